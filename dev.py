@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Set up a virtual environment for related-posts, then run the demo or the tests.
+
+    python3 dev.py demo     # set up (first time only), then run the demo
+    python3 dev.py test     # set up (first time only), then run the whole test suite
+    python3 dev.py setup    # set up only
+
+Set-up creates .venv, installs torch==2.13.0 first (a CPU build where one is available;
+letting sentence-transformers pick torch itself pulls GBs of CUDA packages), then this
+project with its test extra. It is skipped when pyproject.toml has not changed since
+the last successful set-up. Needs only Python 3.10+ with venv and pip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".related-posts-setup"
+TORCH = os.environ.get("RELATED_POSTS_TORCH", "torch==2.13.0")
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update(TORCH.encode())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def setup() -> None:
+    if sys.version_info < (3, 10):
+        sys.exit(f"related-posts needs Python 3.10 or newer; this is {sys.version.split()[0]}")
+    if STAMP.exists() and STAMP.read_text() == _fingerprint() and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        print(f"creating {VENV}", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    print(f"installing {TORCH}", file=sys.stderr)
+    subprocess.run(pip + [TORCH], check=True)
+    print("installing related-posts and its test dependencies", file=sys.stderr)
+    subprocess.run(pip + ["-e", f"{ROOT}[test]"], check=True)
+    STAMP.write_text(_fingerprint())
+
+
+def main(argv: list[str]) -> int:
+    command, rest = (argv[0], argv[1:]) if argv else ("setup", [])
+    if command not in ("setup", "demo", "test"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    setup()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    if command == "demo":
+        return subprocess.call([str(BIN / "related-posts"), "demo", *rest], env=env)
+    if command == "test":
+        return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

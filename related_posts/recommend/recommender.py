@@ -1,0 +1,312 @@
+"""The :class:`Recommender` facade: one object over the store, the embedder and the ranking."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ..article import Article, RelatedItem, TailItem, content_hash, embedding_text
+from ..errors import ModelMismatchError, NotEmbeddedError, UnknownArticleError
+from ..store import Store, VectorTable
+from .embed import Embedder, load_embedder, model_id_for
+from .neighbours import top_k
+from .parse import Document, parse_document
+from .rank import RankingOptions, rank
+from .render import RenderOptions, make_teaser, rewrite
+
+DEFAULT_DB = "related-posts.db"
+DB_ENV = "RELATED_POSTS_DB"
+
+
+def default_db_path() -> str:
+    """``$RELATED_POSTS_DB`` if set, else ``./related-posts.db``."""
+    return os.environ.get(DB_ENV) or DEFAULT_DB
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A source or record that was not stored, and why."""
+
+    location: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+@dataclass
+class AddReport:
+    """What :meth:`Recommender.add` did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": len(self.skipped),
+            "skipped_reasons": [{"location": s.location, "reason": s.reason} for s in self.skipped],
+        }
+
+
+@dataclass
+class RefreshReport:
+    """What :meth:`Recommender.refresh` did."""
+
+    embedded: int = 0
+    lists: int = 0
+    articles: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"embedded": self.embedded, "lists": self.lists, "articles": self.articles,
+                "seconds": round(self.seconds, 3)}
+
+
+class Recommender:
+    """Related posts for the articles of one site, kept in one SQLite file.
+
+    ``Recommender("site.db")`` opens the store (creating it if needed). The model is the
+    one the store was built with, else ``model``, else all-MiniLM-L6-v2; asking for a
+    different model than the store's is a :class:`ModelMismatchError`. Pass ``embedder``
+    to use any object with the :class:`Embedder` protocol (tests use a fake).
+    """
+
+    def __init__(
+        self,
+        db: str | Path | None = None,
+        *,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.store = Store(db if db is not None else default_db_path())
+        self.batch_size = batch_size
+        bound = self.store.model()
+        wanted = embedder.model_id if embedder is not None else (model and model_id_for(model))
+        if bound and wanted and wanted != bound[0]:
+            dimension = embedder.dimension if embedder is not None else -1
+            raise ModelMismatchError(self.store.path, bound[0], bound[1], wanted, dimension)
+        self._model_name = model or (bound[0] if bound else None)
+        self._embedder = embedder
+        self._vectors: VectorTable | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model, loaded on first use (reading stored lists never loads it)."""
+        if self._embedder is None:
+            self._embedder = load_embedder(self._model_name)
+        return self._embedder
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Recommender":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def add(self, articles: Article | Iterable[Article | Skipped]) -> AddReport:
+        """Store articles and embed the new or changed ones, batch by batch.
+
+        Unchanged content (same id, same content hash) is neither rewritten nor
+        re-embedded. A second article with an id already seen in this call is skipped and
+        reported, as is any :class:`Skipped` passed in by a source reader. Each batch is
+        one transaction. Related lists are computed by :meth:`refresh`.
+        """
+        if isinstance(articles, Article):
+            articles = [articles]
+        report = AddReport()
+        seen: set[str] = set()
+        batch: list[Article] = []
+        for item in articles:
+            if isinstance(item, Skipped):
+                report.skipped.append(item)
+                continue
+            if item.id in seen:
+                report.skipped.append(Skipped(item.id, "duplicate id in this batch; first kept"))
+                continue
+            seen.add(item.id)
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                self._write_batch(batch, report)
+                batch = []
+        if batch:
+            self._write_batch(batch, report)
+        return report
+
+    def _write_batch(self, batch: list[Article], report: AddReport) -> None:
+        stored = self.store.content_hashes([a.id for a in batch])
+        fresh = [a for a in batch if stored.get(a.id) != a.content_hash]
+        report.unchanged += len(batch) - len(fresh)
+        if not fresh:
+            return
+        vectors = self._encode([a.text for a in fresh])
+        self.store.bind_model(self.embedder.model_id, self.embedder.dimension)
+        self.store.write_articles(fresh, vectors, self.embedder.model_id)
+        report.updated += sum(1 for a in fresh if a.id in stored)
+        report.added += sum(1 for a in fresh if a.id not in stored)
+        self._vectors = None
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embedder.encode(texts, batch_size=32)
+
+    def refresh(self, k: int = 5, *, progress: Callable[..., Iterator] | None = None
+                ) -> RefreshReport:
+        """Embed what is missing, then compute and store every article's related list.
+
+        Embedding is committed batch by batch, so an interrupted refresh resumes where it
+        stopped. ``progress`` wraps iterables for a progress bar (for example ``tqdm``).
+        """
+        started = time.perf_counter()
+        report = RefreshReport()
+        wrap = progress or (lambda iterable, **_: iterable)
+        pending = self.store.unembedded(self.embedder.model_id)
+        if pending:
+            self.store.bind_model(self.embedder.model_id, self.embedder.dimension)
+        batches = [pending[i : i + self.batch_size] for i in range(0, len(pending), self.batch_size)]
+        for batch in wrap(batches, desc="embedding", unit="batch"):
+            vectors = self._encode([a.text for a in batch])
+            self.store.write_vectors([a.id for a in batch], [a.content_hash for a in batch],
+                                     vectors, self.embedder.model_id)
+            report.embedded += len(batch)
+        self._vectors = None
+        table = self.vectors()
+        report.articles = len(table)
+        options = RankingOptions(k=k)
+        block = 1000
+        for start in wrap(range(0, len(table), block), desc="related lists", unit="block"):
+            rows = range(start, min(start + block, len(table)))
+            lists = self._lists_for_rows(table, rows, options)
+            self.store.write_related(lists, self.embedder.model_id)
+            report.lists += len(lists)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _lists_for_rows(self, table: VectorTable, rows: range, options: RankingOptions
+                        ) -> dict[str, list[tuple[str, float]]]:
+        indices, scores = top_k(table.matrix[rows.start : rows.stop], table.matrix,
+                                options.candidates)
+        lists = {}
+        for offset, row in enumerate(rows):
+            lists[table.ids[row]] = self._rank_row(
+                table, indices[offset], scores[offset], table.ids[row],
+                table.content_hashes[row], options,
+            )
+        return lists
+
+    @staticmethod
+    def _rank_row(table: VectorTable, indices: np.ndarray, scores: np.ndarray,
+                  query_id: str | None, query_hash: str | None, options: RankingOptions
+                  ) -> list[tuple[str, float]]:
+        valid = indices >= 0
+        picked = indices[valid]
+        return rank(
+            [table.ids[i] for i in picked],
+            scores[valid].tolist(),
+            [table.content_hashes[i] for i in picked],
+            query_id=query_id,
+            query_hash=query_hash,
+            options=options,
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def vectors(self) -> VectorTable:
+        """Every current vector in the store (cached until the next write)."""
+        if self._vectors is None:
+            self._vectors = self.store.vectors()
+        return self._vectors
+
+    def related(self, article_id: str, k: int = 5) -> list[RelatedItem]:
+        """The related list of a stored article, best first.
+
+        Answers from the stored list when one was computed (no model is loaded); for an
+        article added since the last refresh, computes it from the stored vectors.
+        """
+        links = self.store.related(article_id, limit=k)
+        if links:
+            return [
+                RelatedItem(l.rank, l.id, l.title, l.url, l.score, make_teaser(l.lead))
+                for l in links
+            ]
+        article = self.store.get(article_id)
+        if article is None:
+            raise UnknownArticleError(article_id, self.store.path,
+                                      self.store.similar_ids(article_id))
+        vector = self.store.vector(article_id)
+        if vector is None:
+            raise NotEmbeddedError(
+                f"article '{article_id}' has no vector yet: run related-posts refresh "
+                f"--db {self.store.path}"
+            )
+        return self._related_to_vector(vector, article_id, article.content_hash, k)
+
+    def related_to_text(self, title: str, body: str, k: int = 5) -> list[RelatedItem]:
+        """The related list for an article that is not stored (one encode, one search)."""
+        vector = self._encode([embedding_text(title, body)])[0]
+        return self._related_to_vector(vector, None, content_hash(title, body), k)
+
+    def _related_to_vector(self, vector: np.ndarray, query_id: str | None,
+                           query_hash: str, k: int) -> list[RelatedItem]:
+        table = self.vectors()
+        if len(table) == 0:
+            raise NotEmbeddedError(
+                f"{self.store.path} has no embedded articles: run related-posts ingest first"
+            )
+        options = RankingOptions(k=k)
+        indices, scores = top_k(vector[None, :], table.matrix, options.candidates)
+        links = self._rank_row(table, indices[0], scores[0], query_id, query_hash, options)
+        items = []
+        for rank_, (article_id, score) in enumerate(links, start=1):
+            article = self.store.get(article_id)
+            assert article is not None  # ids come from the store's own vector table
+            items.append(RelatedItem(rank_, article.id, article.title, article.url, score,
+                                     make_teaser(article.body)))
+        return items
+
+    def related_for_document(self, document: Document, k: int = 5) -> list[RelatedItem]:
+        """Related items for a parsed page: its stored list if the page is a stored
+        article (same content), else a list computed from its text."""
+        stored_id = self.store.find_by_hash(content_hash(document.title, document.body))
+        if stored_id is not None:
+            return self.related(stored_id, k)
+        return self.related_to_text(document.title, document.body, k)
+
+    def score_tail(self, document: Document) -> list[tuple[TailItem, float]]:
+        """Each item of the page's existing tail with its cosine similarity to the page.
+
+        Items are embedded from their title and teaser, the page from its title and body.
+        """
+        if not document.tail:
+            return []
+        texts = [embedding_text(document.title, document.body)]
+        texts += [embedding_text(item.title, item.teaser) for item in document.tail]
+        vectors = self._encode(texts)
+        return list(zip(document.tail, (vectors[1:] @ vectors[0]).tolist()))
+
+    def rewrite(self, text: str, *, format: str | None = None, filename: str | None = None,
+                k: int = 5, options: RenderOptions | None = None) -> str:
+        """The page ``text`` with its related-posts tail replaced by this site's list."""
+        document = parse_document(text, format=format, filename=filename)
+        items = self.related_for_document(document, k)
+        options = options or RenderOptions()
+        tail_items = []
+        for item in items:
+            article = self.store.get(item.id)
+            body = article.body if article is not None else item.teaser
+            teaser = make_teaser(body, options.teaser_chars, document.ellipsis)
+            tail_items.append(TailItem(title=item.title, teaser=teaser, url=item.url))
+        return rewrite(document, tail_items, options, [i.score for i in items])

@@ -1,0 +1,85 @@
+"""Numbered schema migrations. The schema changes only by appending a function here.
+
+Each migration runs once, inside the same transaction that records it in ``_migrations``,
+so a store is never left half-migrated.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+import sqlite_utils
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db["settings"].create({"key": str, "value": str}, pk="key")
+    db["articles"].create(
+        {
+            "id": str,
+            "title": str,
+            "body": str,
+            "url": str,
+            "published": str,
+            "source": str,
+            "lang": str,
+            "tail": str,  # JSON list of {title, teaser, url}: the tail the page had
+            "content_hash": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"title", "body", "content_hash", "created_at", "updated_at"},
+    )
+    db["articles"].create_index(["content_hash"])
+    db["articles"].create_index(["url"])
+    db["embeddings"].create(
+        {
+            "article_id": str,
+            "model_id": str,
+            "dimension": int,
+            "vector": bytes,  # float32, little-endian, L2-normalised
+            "content_hash": str,
+            "embedded_at": str,
+        },
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null={"model_id", "dimension", "vector", "content_hash"},
+    )
+    db["related"].create(
+        {
+            "article_id": str,
+            "rank": int,
+            "related_id": str,
+            "score": float,
+            "model_id": str,
+            "computed_at": str,
+        },
+        pk=("article_id", "rank"),
+        foreign_keys=[("article_id", "articles", "id"), ("related_id", "articles", "id")],
+        not_null={"related_id", "score", "model_id", "computed_at"},
+    )
+    db["related"].create_index(["related_id"])
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("001_initial", _m001_initial),
+]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply the migrations this database lacks, in order; return the names applied."""
+    applied: list[str] = []
+    with db.atomic():
+        if not db["_migrations"].exists():
+            db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+        done = {row["name"] for row in db["_migrations"].rows}
+        for name, migration in MIGRATIONS:
+            if name in done:
+                continue
+            migration(db)
+            db["_migrations"].insert(
+                {"name": name, "applied_at": datetime.now(timezone.utc).isoformat()}
+            )
+            applied.append(name)
+    return applied

@@ -1,0 +1,334 @@
+"""The SQLite store: articles, their vectors and their related lists, in one file.
+
+All disk I/O of the library happens here. Every batch is written in one transaction, so
+a crash leaves either the whole batch or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import sqlite_utils
+
+from ..article import Article, TailItem
+from ..errors import ModelMismatchError, StoreError
+from .migrations import migrate
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def vector_to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def blob_to_vector(blob: bytes, dimension: int) -> np.ndarray:
+    vector = np.frombuffer(blob, dtype="<f4")
+    if vector.shape[0] != dimension:
+        raise StoreError(f"stored vector has {vector.shape[0]} values, expected {dimension}")
+    return vector
+
+
+@dataclass(frozen=True)
+class VectorTable:
+    """Every embedded article of the store's model, row-aligned."""
+
+    ids: list[str]
+    content_hashes: list[str]
+    matrix: np.ndarray  # (n, d) float32, unit rows
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class StoredLink:
+    """A row of the related table joined with the linked article."""
+
+    rank: int
+    id: str
+    title: str
+    url: str | None
+    score: float
+    lead: str  # the start of the linked article's body, for teasers
+
+
+class Store:
+    """A related-posts SQLite file (created on first open, migrated on every open).
+
+    Tables: ``articles``, ``embeddings`` (one float32 vector per article, with model id and
+    dimension), ``related`` (article id, rank, related id, score, model id, time),
+    ``settings`` (the store's model) and ``_migrations``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            _check_is_sqlite(Path(self.path))
+        try:
+            self.db = sqlite_utils.Database(self.path)
+            if self.path != ":memory:":
+                self.db.enable_wal()
+            self.db.execute("PRAGMA foreign_keys = ON")
+            # Wait for a concurrent writer instead of failing at once.
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            migrate(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot be opened as a SQLite store ({exc})") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- model binding -------------------------------------------------------------------
+
+    def model(self) -> tuple[str, int] | None:
+        """The (model id, dimension) whose vectors this store holds, or None if none yet."""
+        rows = {r["key"]: r["value"] for r in self.db["settings"].rows}
+        if "model_id" not in rows:
+            return None
+        return rows["model_id"], int(rows["dimension"])
+
+    def bind_model(self, model_id: str, dimension: int) -> None:
+        """Record the store's model, or refuse one that differs from the recorded one."""
+        current = self.model()
+        if current is None:
+            with self.db.atomic():
+                self.db["settings"].upsert_all(
+                    [
+                        {"key": "model_id", "value": model_id},
+                        {"key": "dimension", "value": str(dimension)},
+                    ],
+                    pk="key",
+                )
+        elif current != (model_id, dimension):
+            raise ModelMismatchError(self.path, current[0], current[1], model_id, dimension)
+
+    # -- articles ------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return self.db["articles"].count
+
+    def article_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("select id from articles order by id").fetchall()]
+
+    def get(self, article_id: str) -> Article | None:
+        rows = list(self.db["articles"].rows_where("id = ?", [article_id]))
+        return _row_to_article(rows[0]) if rows else None
+
+    def articles(self) -> Iterator[Article]:
+        for row in self.db["articles"].rows_where(order_by="id"):
+            yield _row_to_article(row)
+
+    def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        """Stored content hash of each of ``ids`` that exists."""
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"select id, content_hash from articles where id in ({marks})", chunk
+            ):
+                found[row[0]] = row[1]
+        return found
+
+    def find_by_hash(self, content_hash: str) -> str | None:
+        row = self.db.execute(
+            "select id from articles where content_hash = ? order by id limit 1", [content_hash]
+        ).fetchone()
+        return row[0] if row else None
+
+    def similar_ids(self, article_id: str, limit: int = 3) -> list[str]:
+        """Stored ids that look like ``article_id`` (for 'did you mean' hints)."""
+        import difflib
+
+        return difflib.get_close_matches(article_id, self.article_ids(), n=limit, cutoff=0.5)
+
+    def write_articles(
+        self, articles: Sequence[Article], vectors: np.ndarray | None, model_id: str | None
+    ) -> None:
+        """Upsert ``articles`` and, row-aligned, their vectors, in one transaction."""
+        stamp = now()
+        existing = self.content_hashes([a.id for a in articles])
+        with self.db.atomic():
+            for index, article in enumerate(articles):
+                row = _article_to_row(article)
+                row["updated_at"] = stamp
+                if article.id in existing:
+                    self.db["articles"].update(article.id, row)
+                else:
+                    row["created_at"] = stamp
+                    self.db["articles"].insert(row)
+                if vectors is not None:
+                    self.db["embeddings"].upsert(
+                        {
+                            "article_id": article.id,
+                            "model_id": model_id,
+                            "dimension": int(vectors.shape[1]),
+                            "vector": vector_to_blob(vectors[index]),
+                            "content_hash": article.content_hash,
+                            "embedded_at": stamp,
+                        },
+                        pk="article_id",
+                    )
+
+    # -- embeddings ----------------------------------------------------------------------
+
+    def unembedded(self, model_id: str) -> list[Article]:
+        """Articles with no vector of ``model_id`` for their current content."""
+        rows = self.db.execute(
+            """
+            select a.* from articles a left join embeddings e on e.article_id = a.id
+            where e.article_id is null or e.content_hash != a.content_hash or e.model_id != ?
+            order by a.id
+            """,
+            [model_id],
+        )
+        columns = [d[0] for d in rows.description]
+        return [_row_to_article(dict(zip(columns, r))) for r in rows.fetchall()]
+
+    def write_vectors(self, ids: Sequence[str], hashes: Sequence[str], vectors: np.ndarray,
+                      model_id: str) -> None:
+        stamp = now()
+        with self.db.atomic():
+            self.db["embeddings"].upsert_all(
+                (
+                    {
+                        "article_id": article_id,
+                        "model_id": model_id,
+                        "dimension": int(vectors.shape[1]),
+                        "vector": vector_to_blob(vectors[i]),
+                        "content_hash": hashes[i],
+                        "embedded_at": stamp,
+                    }
+                    for i, article_id in enumerate(ids)
+                ),
+                pk="article_id",
+            )
+
+    def vectors(self) -> VectorTable:
+        """All vectors of the store's model whose content is current, ordered by article id."""
+        bound = self.model()
+        if bound is None:
+            return VectorTable([], [], np.zeros((0, 0), dtype=np.float32))
+        model_id, dimension = bound
+        rows = self.db.execute(
+            """
+            select e.article_id, e.content_hash, e.vector from embeddings e
+            join articles a on a.id = e.article_id and a.content_hash = e.content_hash
+            where e.model_id = ? order by e.article_id
+            """,
+            [model_id],
+        ).fetchall()
+        matrix = np.empty((len(rows), dimension), dtype=np.float32)
+        for i, row in enumerate(rows):
+            matrix[i] = blob_to_vector(row[2], dimension)
+        return VectorTable([r[0] for r in rows], [r[1] for r in rows], matrix)
+
+    def vector(self, article_id: str) -> np.ndarray | None:
+        row = self.db.execute(
+            "select e.vector, e.dimension from embeddings e join articles a "
+            "on a.id = e.article_id and a.content_hash = e.content_hash where e.article_id = ?",
+            [article_id],
+        ).fetchone()
+        return None if row is None else blob_to_vector(row[0], row[1])
+
+    # -- related lists -------------------------------------------------------------------
+
+    def write_related(self, lists: dict[str, list[tuple[str, float]]], model_id: str) -> None:
+        """Replace the related lists of the given articles, in one transaction."""
+        stamp = now()
+        ids = list(lists)
+        with self.db.atomic():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"delete from related where article_id in ({marks})", chunk)
+            self.db["related"].insert_all(
+                (
+                    {
+                        "article_id": article_id,
+                        "rank": rank,
+                        "related_id": related_id,
+                        "score": round(float(score), 6),
+                        "model_id": model_id,
+                        "computed_at": stamp,
+                    }
+                    for article_id, links in lists.items()
+                    for rank, (related_id, score) in enumerate(links, start=1)
+                ),
+                batch_size=1000,
+            )
+
+    def related(self, article_id: str, limit: int | None = None, lead_chars: int = 400
+                ) -> list[StoredLink]:
+        sql = """
+            select r.rank, r.related_id, a.title, a.url, r.score, substr(a.body, 1, ?)
+            from related r join articles a on a.id = r.related_id
+            where r.article_id = ? order by r.rank
+        """
+        params: list = [lead_chars, article_id]
+        if limit is not None:
+            sql += " limit ?"
+            params.append(limit)
+        return [StoredLink(*row) for row in self.db.execute(sql, params).fetchall()]
+
+    def has_related(self, article_id: str) -> bool:
+        return (
+            self.db.execute("select 1 from related where article_id = ? limit 1", [article_id])
+            .fetchone()
+            is not None
+        )
+
+    def related_count(self) -> int:
+        return self.db.execute("select count(distinct article_id) from related").fetchone()[0]
+
+
+def _check_is_sqlite(path: Path) -> None:
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder; --db needs a SQLite file path")
+    if path.exists() and path.stat().st_size > 0:
+        with path.open("rb") as handle:
+            header = handle.read(16)
+        if header != SQLITE_HEADER:
+            raise StoreError(
+                f"{path} is not a SQLite database (its first bytes are {header[:16]!r}); "
+                "pass --db a new path or an existing related-posts store"
+            )
+
+
+def _article_to_row(article: Article) -> dict:
+    return {
+        "id": article.id,
+        "title": article.title,
+        "body": article.body,
+        "url": article.url,
+        "published": article.published,
+        "source": article.source,
+        "lang": article.lang,
+        "tail": json.dumps([item.to_dict() for item in article.tail], ensure_ascii=False),
+        "content_hash": article.content_hash,
+    }
+
+
+def _row_to_article(row: dict) -> Article:
+    tail = tuple(TailItem(**item) for item in json.loads(row.get("tail") or "[]"))
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        body=row["body"],
+        url=row["url"],
+        published=row["published"],
+        source=row["source"],
+        lang=row["lang"],
+        tail=tail,
+    )
+

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from related_posts import Article, Skipped
+from related_posts.sources import FieldMap, read_sources, url_to_id
+
+
+def _read(*paths, fields=None):
+    items = list(read_sources(paths, fields))
+    return [i for i in items if isinstance(i, Article)], [i for i in items if isinstance(i, Skipped)]
+
+
+def test_folder_of_pages_recurses_with_stable_path_ids(tmp_path):
+    (tmp_path / "2025").mkdir()
+    (tmp_path / "2025" / "rain.md").write_text("# Rain returns\n\nThe valley got rain.\n")
+    (tmp_path / "notes.txt").write_text("Notes title\n\nSome notes.\n")
+    (tmp_path / ".hidden.txt").write_text("x\n\ny\n")
+    articles, skipped = _read(tmp_path)
+    assert sorted(a.id for a in articles) == ["2025/rain", "notes"]
+    assert skipped == []
+    rain = next(a for a in articles if a.id == "2025/rain")
+    assert (rain.title, rain.body) == ("Rain returns", "The valley got rain.")
+
+
+def test_records_in_jsonl_json_and_csv(tmp_path):
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "j1", "title": "T", "text": "B", "url": "https://x.example/j1"}) + "\n")
+    (tmp_path / "b.json").write_text(json.dumps({"articles": [{"url": "https://www.x.example/post/2/?utm=1", "title": "T2", "body": "B2"}]}))
+    (tmp_path / "c.csv").write_text("id,title,body,published\nc1,T3,B3,2025-01-02\n")
+    articles, skipped = _read(tmp_path)
+    assert {a.id for a in articles} == {"j1", "x.example/post/2", "c1"}
+    assert next(a for a in articles if a.id == "c1").published == "2025-01-02"
+    assert skipped == []
+
+
+def test_field_mapping(tmp_path):
+    (tmp_path / "r.jsonl").write_text(json.dumps({"guid": "g", "headline": "H", "content": "C"}) + "\n")
+    articles, _ = _read(tmp_path, fields=FieldMap.from_pairs(["id=guid", "title=headline", "body=content"]))
+    assert [(a.id, a.title, a.body) for a in articles] == [("g", "H", "C")]
+
+
+def test_bad_field_mapping_names_the_valid_names():
+    with pytest.raises(ValueError, match="NAME one of body, id, lang"):
+        FieldMap.from_pairs(["summary=x"])
+
+
+@pytest.mark.parametrize(
+    "name, content, location, reason",
+    [
+        ("empty.txt", b"   \n", "empty.txt", "empty file"),
+        ("bin.txt", b"\x00\x01\x02abc", "bin.txt", "binary file"),
+        ("latin.txt", "Caf\u00e9 prices\n\nbody".encode("latin-1"), "latin.txt", "not valid UTF-8 (byte 0xE9 at offset 3)"),
+        ("bad.jsonl", b'{"id": "ok", "title": "T", "body": "B"}\n{"id": broken\n', "bad.jsonl:2", "invalid JSON"),
+        ("rows.csv", b"id,title,body\nr1,,B\n", "rows.csv:2", "missing required field 'title'"),
+        ("noid.jsonl", b'{"title": "T", "body": "B"}\n', "noid.jsonl:1", "no 'id' or 'url' field"),
+        ("nobody.csv", b"id,title\nr1,T\n", "nobody.csv:2", "missing required field 'body' or 'text'"),
+        ("only-title.txt", b"Just a title\n", "only-title.txt", "no body text below the title"),
+        ("image.png", b"\x89PNG", "image.png", "unsupported file type '.png'"),
+        ("list.jsonl", b"[1, 2]\n", "list.jsonl:1", "expected a JSON object, got list"),
+    ],
+)
+def test_bad_input_is_skipped_with_location_and_reason(tmp_path, name, content, location, reason):
+    (tmp_path / name).write_bytes(content)
+    _, skipped = _read(tmp_path)
+    assert len(skipped) == 1
+    assert skipped[0].location == str(tmp_path / location)
+    assert reason in skipped[0].reason
+
+
+def test_html_with_declared_charset_is_decoded(tmp_path):
+    page = ("<html><head><meta charset='iso-8859-1'><title>Caf\u00e9 guide</title></head><body><article>"
+            + "<p>The caf\u00e9 on the corner serves strong coffee and fresh bread every morning of the week.</p>" * 3
+            + "</article></body></html>")
+    (tmp_path / "p.html").write_bytes(page.encode("latin-1"))
+    articles, skipped = _read(tmp_path)
+    assert skipped == [] and articles[0].title == "Caf\u00e9 guide"
+    assert "strong coffee" in articles[0].body
+
+
+def test_missing_path_is_reported(tmp_path):
+    _, skipped = _read(tmp_path / "nope.txt")
+    assert skipped[0].reason == "no such file or folder"
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [("https://www.Site.example/a/b/", "site.example/a/b"), ("http://site.example/a?x=1#f", "site.example/a")],
+)
+def test_url_to_id(url, expected):
+    assert url_to_id(url) == expected
