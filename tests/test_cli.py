@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from related_posts.cli import cli
+
+from .conftest import CONTENT_FARM_EXAMPLE
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def site(tmp_path, site_articles):
+    """A folder of JSONL records and the path of a store built from it with the fake model."""
+    records = tmp_path / "records.jsonl"
+    records.write_text("".join(
+        json.dumps({"id": a.id, "title": a.title, "body": a.body, "url": a.url}) + "\n" for a in site_articles))
+    return records, str(tmp_path / "site.db")
+
+
+def invoke(runner, *args):
+    return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_every_command_and_option_has_help():
+    def walk(command):
+        assert command.help, f"{command.name} lacks help text"
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{command.name} {param.opts} lacks help text"
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+
+    walk(cli)
+
+
+def test_ingest_refresh_related_rewrite(runner, site, tmp_path):
+    records, db = site
+    result = invoke(runner, "ingest", records, "--db", db, "--model", "hashing", "-q")
+    assert result.exit_code == 0 and "added 8, updated 0, unchanged 0, skipped 0" in result.output
+    again = invoke(runner, "ingest", records, "--db", db, "--json", "-q")
+    assert json.loads(again.output)["unchanged"] == 8
+    result = invoke(runner, "refresh", "--db", db, "--k", "3", "--json", "-q")
+    assert json.loads(result.output)["lists"] == 8
+    listing = json.loads(invoke(runner, "related", "war-1", "--db", db, "--json").output)
+    assert [set(row) >= {"id", "title", "score", "url", "rank"} for row in listing] == [True] * 3
+    assert {row["id"] for row in listing[:2]} == {"war-2", "war-3"}
+    page = tmp_path / "page.txt"
+    page.write_text("Kursk drones\n\nDrones hit the front line near Kursk.\n\nRead More\n\nUnrelated\n\nTeaser...\n")
+    out = tmp_path / "out.txt"
+    invoke(runner, "rewrite", page, "--db", db, "-o", out, "--k", "2")
+    text = out.read_text()
+    assert text.startswith("Kursk drones\n\nDrones hit the front line near Kursk.\n\nRead More\n\n")
+    assert "Unrelated" not in text
+
+
+def test_env_var_names_the_store(runner, site, monkeypatch):
+    records, db = site
+    monkeypatch.setenv("RELATED_POSTS_DB", db)
+    invoke(runner, "ingest", records, "--model", "hashing", "-q")
+    assert "war-1\tDrones strike near Kursk" in invoke(runner, "articles").output
+
+
+def test_bad_records_are_reported_and_the_batch_goes_on(runner, tmp_path):
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"id": "a", "title": "T", "body": "B"}\nnot json\n{"id": "b", "title": "T2"}\n')
+    result = runner.invoke(cli, ["ingest", str(records), "--db", str(tmp_path / "s.db"), "--model", "hashing", "-q"])
+    assert result.exit_code == 0
+    assert "added 1, updated 0, unchanged 0, skipped 2" in result.output
+    assert f"skipped {records}:2: invalid JSON" in result.output
+    assert f"skipped {records}:3: missing required field 'body' or 'text'" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["related", "nope", "--db", "{db}"], "no article with id 'nope'"),
+        (["related", "x", "--db", "{missing}"], "does not exist; create it with: related-posts ingest"),
+        (["ingest", "{records}", "--db", "{notdb}"], "is not a SQLite database"),
+        (["ingest", "{records}", "--db", "{db}", "--model", "no-such-model-xyz"], "hashing-bow-256"),
+        (["ingest", "{records}", "--field", "summary=x", "--db", "{db}"], "NAME one of"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(runner, site, tmp_path, args, message):
+    records, db = site
+    invoke(runner, "ingest", records, "--db", db, "--model", "hashing", "-q")
+    notdb = tmp_path / "notes.txt"
+    notdb.write_text("plain text")
+    values = {"db": db, "missing": tmp_path / "missing.db", "records": records, "notdb": notdb}
+    result = runner.invoke(cli, [a.format(**values) for a in args])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_model_not_installed_is_a_clear_error(runner, tmp_path):
+    result = runner.invoke(cli, ["refresh", "--db", str(tmp_path / "s.db"), "--model", "no-such-model-xyz", "-q"])
+    assert result.exit_code == 1
+    assert "model 'no-such-model-xyz' is not available locally" in result.output
+
+
+def test_parse_json(runner, tmp_path):
+    page = tmp_path / "p.md"
+    page.write_text("# Title\n\nBody.\n\n## Related Posts\n\n- [Other](https://x.example/o) — Teaser...\n")
+    data = json.loads(invoke(runner, "parse", page, "--json").output)
+    assert data["title"] == "Title" and data["body"] == "Body." and data["format"] == "markdown"
+    assert data["tail"] == [{"title": "Other", "teaser": "Teaser...", "url": "https://x.example/o"}]
+
+
+@pytest.mark.skipif(not CONTENT_FARM_EXAMPLE.exists(), reason="shared example not available")
+def test_parse_content_farm_example(runner):
+    data = json.loads(invoke(runner, "parse", CONTENT_FARM_EXAMPLE, "--json").output)
+    assert {"title", "body", "tail", "format"} <= set(data)
+    assert len(data["tail"]) == 5 and all(set(item) >= {"title", "teaser", "url"} for item in data["tail"])
