@@ -12,6 +12,7 @@ import click
 
 from . import demo as demo_data
 from .errors import RelatedPostsError
+from .eval.command import eval_command
 from .recommend.embed import DEFAULT_MODEL
 from .recommend.parse import FORMATS, parse_document
 from .recommend.recommender import DB_ENV, DEFAULT_DB, Recommender
@@ -56,12 +57,16 @@ k_option = click.option("--k", "-k", default=5, show_default=True, type=click.In
 
 
 def progress(quiet: bool):
-    """A tqdm wrapper on stderr, or a pass-through when quiet."""
-    if quiet:
-        return lambda iterable, **_: iterable
+    """A tqdm factory writing to stderr (rate and ETA included); silent when quiet.
+
+    Used both to wrap an iterable and as ``progress(total=..., desc=..., unit=...)``.
+    """
     from tqdm import tqdm
 
-    return lambda iterable, **kw: tqdm(iterable, file=sys.stderr, leave=False, **kw)
+    def make_bar(iterable=None, **options):
+        return tqdm(iterable, file=sys.stderr, disable=quiet, leave=False, **options)
+
+    return make_bar
 
 
 def echo_json(value: Any) -> None:
@@ -125,17 +130,49 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
 @db_option
 @model_option
 @k_option
+@click.option("--full", is_flag=True,
+              help="Recompute every list, not only the lists that are due.")
+@click.option("--dry-run", is_flag=True,
+              help="Compute everything and show what would change, but write nothing.")
 @json_option
 @quiet_option
-def refresh(db: str, model: str | None, k: int, as_json: bool, quiet: bool) -> None:
-    """Embed what is missing and recompute every article's related list."""
+def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, as_json: bool,
+            quiet: bool) -> None:
+    """Bring every related list up to date, incrementally.
+
+    Embeds new and changed articles, recomputes the lists that are due, and enters each
+    new article into the older lists where it beats the weakest link. Work is committed
+    in batches: if a refresh is interrupted, the next one finishes it. Readers keep
+    answering while it runs; a second refresh of the same store is refused.
+    """
     with Recommender(db, model=model) as rec:
-        report = rec.refresh(k=k, progress=progress(quiet))
+        report = rec.refresh(k=k, full=full, dry_run=dry_run, progress=progress(quiet))
     if as_json:
         echo_json(report.to_dict())
-    else:
-        click.echo(f"embedded {report.embedded}, computed {report.lists} lists of up to {k} "
-                   f"over {report.articles} articles in {report.seconds:.1f}s  ({db})")
+        return
+    verb = "would write" if dry_run else "wrote"
+    click.echo(
+        f"{'[dry run] ' if dry_run else ''}embedded {report.embedded}; {verb} {report.lists} "
+        f"lists ({report.recomputed} recomputed, {report.propagated} updated with new "
+        f"articles) over {report.articles} articles in {report.seconds:.1f}s  ({db})"
+    )
+    for change in report.sample if dry_run else []:
+        click.echo(f"  {change['id']}: {', '.join(change['before']) or '(none)'}\n"
+                   f"    -> {', '.join(change['after']) or '(none)'}")
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, required=True)
+@db_option
+def remove(ids: tuple[str, ...], db: str) -> None:
+    """Delete articles (unpublished or gone) from the store.
+
+    They leave every related list at once; the next refresh refills those lists.
+    """
+    _require_store(db)
+    with Recommender(db) as rec:
+        removed = rec.remove(ids)
+    click.echo(f"removed {removed} of {len(ids)} articles  ({db})")
 
 
 @cli.command()
@@ -274,3 +311,6 @@ def _read_page(page: str) -> str:
         raise click.ClickException(f"{page}: empty file; expected an article page")
     return text
 
+
+
+cli.add_command(eval_command)

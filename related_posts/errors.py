@@ -27,6 +27,10 @@ class StoreError(RelatedPostsError):
     """The database file cannot be used as a related-posts store."""
 
 
+class StoreBusyError(StoreError):
+    """Another refresh of the same store is running."""
+
+
 class ModelMismatchError(StoreError):
     """Vectors of one model were offered to a store built with another."""
 

@@ -46,3 +46,28 @@ def real_embedder():
     from related_posts.recommend.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+TOPICS = {
+    "war": "drones front kursk artillery troops ceasefire brigade shelling offensive border",
+    "bread": "flour water starter oven loaf rye crust dough yeast bake",
+    "hoops": "guard forward basketball coach overtime rebound playoff dunk season court",
+    "space": "rocket launch orbit lander moon mars satellite booster crew capsule",
+    "health": "vaccine measles hospital nurses outbreak clinic doses patients virus ward",
+}
+
+
+def make_corpus(n: int, seed: int = 0, prefix: str = "a") -> list[Article]:
+    """``n`` synthetic articles, each mostly about one topic, reproducible from ``seed``."""
+    import random
+
+    rng = random.Random(seed)
+    names = sorted(TOPICS)
+    articles = []
+    for number in range(n):
+        topic = names[rng.randrange(len(names))]
+        words = TOPICS[topic].split()
+        noise = " ".join(rng.choice(TOPICS[rng.choice(names)].split()) for _ in range(4))
+        body = " ".join(rng.choice(words) for _ in range(25)) + " " + noise
+        articles.append(Article(f"{prefix}{number:05d}", f"{topic} story {number}", body))
+    return articles

@@ -55,12 +55,13 @@ def test_new_article_is_answered_before_a_refresh(rec):
     assert {i.id for i in items} <= {"hoops-1", "hoops-2"} and len(items) == 2
 
 
-def test_refresh_is_idempotent_and_embeds_only_what_is_missing(rec):
+def test_refresh_with_nothing_new_does_nothing_and_full_recomputes_the_same(rec):
+    first = {a: [(i.id, i.score) for i in rec.related(a)] for a in rec.store.article_ids()}
     report = rec.refresh(k=3)
-    assert report.embedded == 0 and report.lists == rec.store.count()
-    first = [(i.id, i.score) for i in rec.related("war-1")]
-    rec.refresh(k=3)
-    assert [(i.id, i.score) for i in rec.related("war-1")] == first
+    assert (report.embedded, report.recomputed, report.propagated) == (0, 0, 0)
+    report = rec.refresh(k=3, full=True)
+    assert report.recomputed == rec.store.count() and report.embedded == 0
+    assert {a: [(i.id, i.score) for i in rec.related(a)] for a in first} == first
 
 
 def test_unknown_id_suggests_close_ones(rec):

@@ -79,9 +79,10 @@ def test_failed_batch_leaves_nothing_behind(tmp_path):
     assert store.count() == 1
 
 
-def test_write_related_replaces_lists(tmp_path, site_articles):
+def test_write_lists_replaces_lists(tmp_path, site_articles):
     store = Store(tmp_path / "s.db")
     store.write_articles(site_articles[:3], None, None)
-    store.write_related({"war-1": [("war-2", 0.9), ("war-3", 0.5)]}, "m")
-    store.write_related({"war-1": [("war-3", 0.7)]}, "m")
+    hashes = {"war-1": site_articles[0].content_hash}
+    store.write_lists({"war-1": [("war-2", 0.9), ("war-3", 0.5)]}, hashes, "m", 2)
+    store.write_lists({"war-1": [("war-3", 0.7)]}, hashes, "m", 2)
     assert [(l.rank, l.id, l.score) for l in store.related("war-1")] == [(1, "war-3", 0.7)]

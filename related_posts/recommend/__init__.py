@@ -3,7 +3,8 @@
 from .embed import DEFAULT_MODEL, Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
 from .parse import Document, parse_document
 from .rank import RankingOptions
-from .recommender import AddReport, Recommender, RefreshReport, Skipped, default_db_path
+from .recommender import AddReport, Recommender, Skipped, default_db_path
+from .refresh import RefreshReport
 from .render import RenderOptions, rewrite
 
 __all__ = [

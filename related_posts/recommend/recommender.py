@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -16,7 +15,8 @@ from ..store import Store, VectorTable
 from .embed import Embedder, load_embedder, model_id_for
 from .neighbours import top_k
 from .parse import Document, parse_document
-from .rank import RankingOptions, rank
+from .rank import RankingOptions
+from .refresh import ProgressFactory, RefreshReport, rank_neighbours, refresh_store
 from .render import RenderOptions, make_teaser, rewrite
 
 DEFAULT_DB = "related-posts.db"
@@ -56,20 +56,6 @@ class AddReport:
             "skipped": len(self.skipped),
             "skipped_reasons": [{"location": s.location, "reason": s.reason} for s in self.skipped],
         }
-
-
-@dataclass
-class RefreshReport:
-    """What :meth:`Recommender.refresh` did."""
-
-    embedded: int = 0
-    lists: int = 0
-    articles: int = 0
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict:
-        return {"embedded": self.embedded, "lists": self.lists, "articles": self.articles,
-                "seconds": round(self.seconds, 3)}
 
 
 class Recommender:
@@ -163,64 +149,28 @@ class Recommender:
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.encode(texts, batch_size=32)
 
-    def refresh(self, k: int = 5, *, progress: Callable[..., Iterator] | None = None
-                ) -> RefreshReport:
-        """Embed what is missing, then compute and store every article's related list.
+    def refresh(self, k: int = 5, *, full: bool = False, dry_run: bool = False,
+                progress: ProgressFactory | None = None) -> RefreshReport:
+        """Embed what is new, recompute the lists that are due, and enter new articles
+        into the older lists they now belong to (see :mod:`.refresh`).
 
-        Embedding is committed batch by batch, so an interrupted refresh resumes where it
-        stopped. ``progress`` wraps iterables for a progress bar (for example ``tqdm``).
+        ``full`` recomputes every list; ``dry_run`` computes everything, reports it with
+        a before/after sample, and writes nothing. ``progress`` makes progress bars: it
+        is called like ``tqdm(total=..., desc=..., unit=...)``.
         """
-        started = time.perf_counter()
-        report = RefreshReport()
-        wrap = progress or (lambda iterable, **_: iterable)
-        pending = self.store.unembedded(self.embedder.model_id)
-        if pending:
-            self.store.bind_model(self.embedder.model_id, self.embedder.dimension)
-        batches = [pending[i : i + self.batch_size] for i in range(0, len(pending), self.batch_size)]
-        for batch in wrap(batches, desc="embedding", unit="batch"):
-            vectors = self._encode([a.text for a in batch])
-            self.store.write_vectors([a.id for a in batch], [a.content_hash for a in batch],
-                                     vectors, self.embedder.model_id)
-            report.embedded += len(batch)
-        self._vectors = None
-        table = self.vectors()
-        report.articles = len(table)
-        options = RankingOptions(k=k)
-        block = 1000
-        for start in wrap(range(0, len(table), block), desc="related lists", unit="block"):
-            rows = range(start, min(start + block, len(table)))
-            lists = self._lists_for_rows(table, rows, options)
-            self.store.write_related(lists, self.embedder.model_id)
-            report.lists += len(lists)
-        report.seconds = time.perf_counter() - started
+        report, table = refresh_store(
+            self.store, self.embedder, RankingOptions(k=k), full=full, dry_run=dry_run,
+            progress=progress, batch_size=self.batch_size,
+        )
+        self._vectors = None if dry_run else table
         return report
 
-    def _lists_for_rows(self, table: VectorTable, rows: range, options: RankingOptions
-                        ) -> dict[str, list[tuple[str, float]]]:
-        indices, scores = top_k(table.matrix[rows.start : rows.stop], table.matrix,
-                                options.candidates)
-        lists = {}
-        for offset, row in enumerate(rows):
-            lists[table.ids[row]] = self._rank_row(
-                table, indices[offset], scores[offset], table.ids[row],
-                table.content_hashes[row], options,
-            )
-        return lists
-
-    @staticmethod
-    def _rank_row(table: VectorTable, indices: np.ndarray, scores: np.ndarray,
-                  query_id: str | None, query_hash: str | None, options: RankingOptions
-                  ) -> list[tuple[str, float]]:
-        valid = indices >= 0
-        picked = indices[valid]
-        return rank(
-            [table.ids[i] for i in picked],
-            scores[valid].tolist(),
-            [table.content_hashes[i] for i in picked],
-            query_id=query_id,
-            query_hash=query_hash,
-            options=options,
-        )
+    def remove(self, ids: str | Iterable[str]) -> int:
+        """Delete articles; they leave every list at once, and the lists that held them
+        are refilled by the next refresh. Returns how many were removed."""
+        removed = self.store.delete_articles([ids] if isinstance(ids, str) else list(ids))
+        self._vectors = None
+        return removed
 
     # -- reading -------------------------------------------------------------------------
 
@@ -268,7 +218,7 @@ class Recommender:
             )
         options = RankingOptions(k=k)
         indices, scores = top_k(vector[None, :], table.matrix, options.candidates)
-        links = self._rank_row(table, indices[0], scores[0], query_id, query_hash, options)
+        links = rank_neighbours(table, indices[0], scores[0], query_id, query_hash, options)
         items = []
         for rank_, (article_id, score) in enumerate(links, start=1):
             article = self.store.get(article_id)

@@ -62,8 +62,33 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     db["related"].create_index(["related_id"])
 
 
+def _m002_list_state(db: sqlite_utils.Database) -> None:
+    # What each related list was computed from, so a refresh recomputes only lists whose
+    # article changed (content_hash), whose links changed or vanished (stale), or that
+    # were made with another k or model; min_score is the weakest link, which a new
+    # article must beat to enter the list without recomputing it.
+    db["list_state"].create(
+        {
+            "article_id": str,
+            "content_hash": str,
+            "model_id": str,
+            "k": int,
+            "size": int,
+            "min_score": float,
+            "stale": int,
+            "computed_at": str,
+        },
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null={"content_hash", "model_id", "k", "size", "stale", "computed_at"},
+        defaults={"stale": 0},
+    )
+    db["list_state"].create_index(["stale"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
+    ("002_list_state", _m002_list_state),
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -48,6 +49,11 @@ class VectorTable:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        """Row index of each article id."""
+        return {article_id: row for row, article_id in enumerate(self.ids)}
 
 
 @dataclass(frozen=True)
@@ -131,9 +137,7 @@ class Store:
     def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
         """Stored content hash of each of ``ids`` that exists."""
         found: dict[str, str] = {}
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(list(ids)):
             for row in self.db.execute(
                 f"select id, content_hash from articles where id in ({marks})", chunk
             ):
@@ -158,7 +162,10 @@ class Store:
         """Upsert ``articles`` and, row-aligned, their vectors, in one transaction."""
         stamp = now()
         existing = self.content_hashes([a.id for a in articles])
+        changed = [a.id for a in articles if a.id in existing and existing[a.id] != a.content_hash]
         with self.db.atomic():
+            # Lists that link to an article whose text changed hold a stale score for it.
+            self._mark_linking_lists_stale(changed)
             for index, article in enumerate(articles):
                 row = _article_to_row(article)
                 row["updated_at"] = stamp
@@ -179,6 +186,34 @@ class Store:
                         },
                         pk="article_id",
                     )
+
+    def delete_articles(self, ids: Sequence[str]) -> int:
+        """Remove articles with their vectors and lists, and drop them from every list.
+
+        Lists that linked to them are marked stale so the next refresh refills them.
+        Returns how many articles were removed.
+        """
+        ids = list(ids)
+        removed = 0
+        with self.db.atomic():
+            self._mark_linking_lists_stale(ids)
+            for chunk, marks in _chunks(ids):
+                self.db.execute(f"delete from related where related_id in ({marks})", chunk)
+                self.db.execute(f"delete from related where article_id in ({marks})", chunk)
+                self.db.execute(f"delete from list_state where article_id in ({marks})", chunk)
+                self.db.execute(f"delete from embeddings where article_id in ({marks})", chunk)
+                removed += self.db.execute(
+                    f"delete from articles where id in ({marks})", chunk
+                ).rowcount
+        return removed
+
+    def _mark_linking_lists_stale(self, ids: Sequence[str]) -> None:
+        for chunk, marks in _chunks(list(ids)):
+            self.db.execute(
+                f"""update list_state set stale = 1 where article_id in
+                (select article_id from related where related_id in ({marks}))""",
+                chunk,
+            )
 
     # -- embeddings ----------------------------------------------------------------------
 
@@ -228,10 +263,12 @@ class Store:
             """,
             [model_id],
         ).fetchall()
-        matrix = np.empty((len(rows), dimension), dtype=np.float32)
-        for i, row in enumerate(rows):
-            matrix[i] = blob_to_vector(row[2], dimension)
-        return VectorTable([r[0] for r in rows], [r[1] for r in rows], matrix)
+        # One join and one frombuffer: a Python loop per row costs seconds at 100k rows.
+        packed = b"".join(r[2] for r in rows)
+        if len(packed) != len(rows) * dimension * 4:
+            raise StoreError(f"{self.path}: stored vectors do not all have dimension {dimension}")
+        matrix = np.frombuffer(packed, dtype="<f4").reshape(len(rows), dimension)
+        return VectorTable([r[0] for r in rows], [r[1] for r in rows], matrix.astype(np.float32))
 
     def vector(self, article_id: str) -> np.ndarray | None:
         row = self.db.execute(
@@ -243,14 +280,22 @@ class Store:
 
     # -- related lists -------------------------------------------------------------------
 
-    def write_related(self, lists: dict[str, list[tuple[str, float]]], model_id: str) -> None:
-        """Replace the related lists of the given articles, in one transaction."""
+    def write_lists(
+        self,
+        lists: dict[str, list[tuple[str, float]]],
+        content_hashes: dict[str, str],
+        model_id: str,
+        k: int,
+    ) -> None:
+        """Replace the related lists of the given articles, in one transaction.
+
+        ``content_hashes`` are the hashes of the articles the lists were computed for; a
+        later change of an article's content makes its list due again.
+        """
         stamp = now()
         ids = list(lists)
         with self.db.atomic():
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _chunks(ids):
                 self.db.execute(f"delete from related where article_id in ({marks})", chunk)
             self.db["related"].insert_all(
                 (
@@ -267,6 +312,63 @@ class Store:
                 ),
                 batch_size=1000,
             )
+            self.db["list_state"].upsert_all(
+                (
+                    {
+                        "article_id": article_id,
+                        "content_hash": content_hashes[article_id],
+                        "model_id": model_id,
+                        "k": k,
+                        "size": len(links),
+                        "min_score": round(float(links[-1][1]), 6) if links else None,
+                        "stale": 0,
+                        "computed_at": stamp,
+                    }
+                    for article_id, links in lists.items()
+                ),
+                pk="article_id",
+            )
+
+    def due_lists(self, model_id: str, k: int) -> tuple[list[str], set[str]]:
+        """Articles whose list must be computed afresh, and those of them whose content
+        (so whose vector) is new since their list was made.
+
+        Due: no list yet, content changed, a linked article changed or vanished (stale),
+        or the list was made with another ``k`` or model. Only embedded articles count.
+        """
+        rows = self.db.execute(
+            """
+            select a.id, s.article_id is null or s.content_hash != a.content_hash
+            from articles a
+            join embeddings e on e.article_id = a.id and e.content_hash = a.content_hash
+                and e.model_id = :model
+            left join list_state s on s.article_id = a.id
+            where s.article_id is null or s.content_hash != a.content_hash or s.stale = 1
+                or s.k != :k or s.model_id != :model
+            order by a.id
+            """,
+            {"model": model_id, "k": k},
+        ).fetchall()
+        return [r[0] for r in rows], {r[0] for r in rows if r[1]}
+
+    def list_floors(self) -> dict[str, tuple[int, float | None]]:
+        """``(size, weakest score)`` of every stored list."""
+        return {
+            r[0]: (r[1], r[2])
+            for r in self.db.execute("select article_id, size, min_score from list_state")
+        }
+
+    def stored_lists(self, ids: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+        """Current ``(related id, score)`` links of each of ``ids``, best first."""
+        found: dict[str, list[tuple[str, float]]] = {i: [] for i in ids}
+        for chunk, marks in _chunks(list(ids)):
+            for article_id, related_id, score in self.db.execute(
+                f"select article_id, related_id, score from related "
+                f"where article_id in ({marks}) order by article_id, rank",
+                chunk,
+            ):
+                found[article_id].append((related_id, score))
+        return found
 
     def related(self, article_id: str, limit: int | None = None, lead_chars: int = 400
                 ) -> list[StoredLink]:
@@ -290,6 +392,13 @@ class Store:
 
     def related_count(self) -> int:
         return self.db.execute("select count(distinct article_id) from related").fetchone()[0]
+
+
+def _chunks(ids: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """Slices of ``ids`` small enough for one SQL ``IN (...)``, with their placeholders."""
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def _check_is_sqlite(path: Path) -> None:

@@ -1,0 +1,268 @@
+"""Keep every related list of a store current, incrementally and resumably.
+
+A refresh (1) embeds articles that are new or changed, batch by batch, (2) recomputes the
+lists that are due (new or changed articles, lists whose links changed or vanished, lists
+made with another k or model), and (3) offers each new or changed article to the lists of
+all other articles: it enters a list only where it beats that list's weakest link, so the
+site is never recomputed for a few new posts.
+
+Every block of work is one transaction (its lists, and the older lists it changed), so a
+refresh killed at any moment leaves the last committed lists in place and the next run
+picks up the blocks that did not commit. Readers keep answering from committed lists
+(SQLite WAL); a second refresh of the same store waits for nobody: it is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+
+from ..store import Store, VectorTable
+from ..store.lock import refresh_lock
+from .embed import Embedder
+from .neighbours import SCORE_DECIMALS, exact_scores, top_k
+from .rank import RankingOptions, rank
+
+SAMPLE_SIZE = 5
+LIST_BLOCK = 1000  # lists per transaction: small enough to lose little when killed
+
+
+class ProgressBar(Protocol):
+    def update(self, n: int = 1) -> Any: ...
+
+    def close(self) -> Any: ...
+
+
+ProgressFactory = Callable[..., ProgressBar]
+
+
+class _NoProgress:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class RefreshReport:
+    """What a refresh did (or, with ``dry_run``, would do)."""
+
+    embedded: int = 0
+    recomputed: int = 0
+    propagated: int = 0
+    articles: int = 0
+    seconds: float = 0.0
+    full: bool = False
+    dry_run: bool = False
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def lists(self) -> int:
+        """Lists written: recomputed ones plus older ones a new article entered."""
+        return self.recomputed + self.propagated
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "embedded": self.embedded,
+            "recomputed": self.recomputed,
+            "propagated": self.propagated,
+            "lists": self.lists,
+            "articles": self.articles,
+            "seconds": round(self.seconds, 3),
+            "full": self.full,
+            "dry_run": self.dry_run,
+            "sample": self.sample,
+        }
+
+
+class _DryRun(Exception):
+    """Raised to roll back everything a dry run wrote."""
+
+
+def refresh_store(
+    store: Store,
+    embedder: Embedder,
+    options: RankingOptions,
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    progress: ProgressFactory | None = None,
+    batch_size: int = 64,
+    list_block: int = LIST_BLOCK,
+) -> tuple[RefreshReport, VectorTable]:
+    """Bring every list of ``store`` up to date; see the module docstring.
+
+    Returns the report and the vector table the lists were computed from.
+    """
+    started = time.perf_counter()
+    report = RefreshReport(full=full, dry_run=dry_run)
+    bar_factory = progress or _NoProgress
+    with refresh_lock(store.path):
+        try:
+            if dry_run:
+                # Everything below runs in one transaction that is rolled back at the end;
+                # the inner batches become savepoints.
+                with store.db.atomic():
+                    table = _run(store, embedder, options, full, report, bar_factory,
+                                 batch_size, list_block)
+                    raise _DryRun
+            table = _run(store, embedder, options, full, report, bar_factory, batch_size,
+                         list_block)
+        except _DryRun:
+            pass
+    report.seconds = time.perf_counter() - started
+    return report, table
+
+
+def _run(store: Store, embedder: Embedder, options: RankingOptions, full: bool,
+         report: RefreshReport, bar_factory: ProgressFactory, batch_size: int,
+         list_block: int) -> VectorTable:
+    model_id = embedder.model_id
+    pending = store.unembedded(model_id)
+    if pending:
+        store.bind_model(model_id, embedder.dimension)
+        bar = bar_factory(total=len(pending), desc="embedding", unit="article")
+        for start in range(0, len(pending), batch_size):
+            batch = pending[start : start + batch_size]
+            vectors = embedder.encode([a.text for a in batch], batch_size=32)
+            store.write_vectors([a.id for a in batch], [a.content_hash for a in batch],
+                                vectors, model_id)
+            report.embedded += len(batch)
+            bar.update(len(batch))
+        bar.close()
+
+    table = store.vectors()
+    report.articles = len(table)
+    if full:
+        due_ids, changed = list(table.ids), set()
+    else:
+        due_ids, changed = store.due_lists(model_id, options.k)
+    if not due_ids:
+        return table
+    rows = np.array([table.row_of[i] for i in due_ids], dtype=np.int64)
+    is_due = np.zeros(len(table), dtype=bool)
+    is_due[rows] = True
+    floors = _floors(store, table, options.k)
+
+    bar = bar_factory(total=len(rows), desc="related lists", unit="article")
+    for start in range(0, len(rows), list_block):
+        block = rows[start : start + list_block]
+        lists = _compute_lists(table, block, options)
+        new_rows = [r for r in block if table.ids[r] in changed]
+        updates = _offer_to_other_lists(store, table, new_rows, is_due, floors, options)
+        if len(report.sample) < SAMPLE_SIZE:
+            _add_to_sample(report, store, {**lists, **updates})
+        written = {**lists, **updates}
+        hashes = {i: table.content_hashes[table.row_of[i]] for i in written}
+        store.write_lists(written, hashes, model_id, options.k)
+        for article_id, links in written.items():
+            floors[table.row_of[article_id]] = _floor(links, options.k)
+        is_due[block] = False
+        report.recomputed += len(lists)
+        report.propagated += len(updates)
+        bar.update(len(block))
+    bar.close()
+    return table
+
+
+def _floor(links: Sequence[tuple[str, float]], k: int) -> float:
+    """The score a newcomer must beat to enter a list (anything enters a short list)."""
+    return float(links[-1][1]) if len(links) >= k else -np.inf
+
+
+def _floors(store: Store, table: VectorTable, k: int) -> np.ndarray:
+    floors = np.full(len(table), -np.inf, dtype=np.float32)
+    for article_id, (size, min_score) in store.list_floors().items():
+        row = table.row_of.get(article_id)
+        if row is not None and size >= k and min_score is not None:
+            floors[row] = min_score
+    return floors
+
+
+def _compute_lists(table: VectorTable, rows: np.ndarray, options: RankingOptions
+                   ) -> dict[str, list[tuple[str, float]]]:
+    indices, scores = top_k(table.matrix[rows], table.matrix, options.candidates)
+    return {
+        table.ids[row]: rank_neighbours(table, indices[i], scores[i], table.ids[row],
+                                        table.content_hashes[row], options)
+        for i, row in enumerate(rows)
+    }
+
+
+def rank_neighbours(table: VectorTable, indices: np.ndarray, scores: np.ndarray,
+                    query_id: str | None, query_hash: str | None, options: RankingOptions
+                    ) -> list[tuple[str, float]]:
+    """Apply the ranking to one row of :func:`top_k` output over ``table``."""
+    valid = indices >= 0
+    picked = indices[valid]
+    return rank(
+        [table.ids[i] for i in picked],
+        scores[valid].tolist(),
+        [table.content_hashes[i] for i in picked],
+        query_id=query_id,
+        query_hash=query_hash,
+        options=options,
+    )
+
+
+def _offer_to_other_lists(store: Store, table: VectorTable, new_rows: Sequence[int],
+                          is_due: np.ndarray, floors: np.ndarray, options: RankingOptions
+                          ) -> dict[str, list[tuple[str, float]]]:
+    """Updated lists of up-to-date articles that a new or changed article now enters.
+
+    A list computed from all other articles, merged with a newcomer that beats its
+    weakest link, is the list a full recompute would give, without the recompute.
+    """
+    if not new_rows:
+        return {}
+    newcomers = np.asarray(new_rows)
+    rough = table.matrix[newcomers] @ table.matrix.T
+    # The float32 product only gates; the score that decides is the exact one below, so
+    # the gate is loosened by more than float32 error.
+    beats = (rough > floors[None, :] - 1e-5) & ~is_due[None, :]
+    beats[np.arange(len(newcomers)), newcomers] = False
+    pairs = np.argwhere(beats)
+    if len(pairs) == 0:
+        return {}
+    scores = exact_scores(table.matrix[newcomers[pairs[:, 0]]], table.matrix,
+                          pairs[:, 1:2])[:, 0]
+    offers: dict[int, list[tuple[str, float]]] = {}
+    for (i, j), score in zip(pairs.tolist(), scores.tolist()):
+        offers.setdefault(j, []).append((table.ids[newcomers[i]], round(score, SCORE_DECIMALS)))
+    targets = [table.ids[j] for j in offers]
+    current = store.stored_lists(targets)
+    updates: dict[str, list[tuple[str, float]]] = {}
+    for j, offered in offers.items():
+        target = table.ids[j]
+        links = [(i, round(s, SCORE_DECIMALS)) for i, s in current[target] if i in table.row_of]
+        # Best score first, then id: the order a full recompute gives (rows are in id order).
+        candidates = sorted(links + offered, key=lambda pair: (-pair[1], pair[0]))
+        merged = rank(
+            [i for i, _ in candidates],
+            [s for _, s in candidates],
+            [table.content_hashes[table.row_of[i]] for i, _ in candidates],
+            query_id=target,
+            query_hash=table.content_hashes[j],
+            options=options,
+        )
+        if [i for i, _ in merged] != [i for i, _ in current[target]]:
+            updates[target] = merged
+    return updates
+
+
+def _add_to_sample(report: RefreshReport, store: Store,
+                   lists: dict[str, list[tuple[str, float]]]) -> None:
+    wanted = list(lists)[: SAMPLE_SIZE * 4]
+    before = store.stored_lists(wanted)
+    for article_id in wanted:
+        after = [i for i, _ in lists[article_id]]
+        previous = [i for i, _ in before[article_id]]
+        if after != previous and len(report.sample) < SAMPLE_SIZE:
+            report.sample.append({"id": article_id, "before": previous, "after": after})

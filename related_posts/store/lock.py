@@ -1,0 +1,48 @@
+"""One refresh per store at a time, enforced by an OS file lock.
+
+The kernel releases the lock when its process dies, even by SIGKILL, so a crashed
+refresh never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import StoreBusyError
+
+
+@contextlib.contextmanager
+def refresh_lock(db_path: str) -> Iterator[None]:
+    """Hold ``DB.lock`` for the duration; raise :class:`StoreBusyError` if it is held."""
+    if db_path == ":memory:":
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; SQLite still serialises writes.
+        yield
+        return
+    lock_path = Path(f"{db_path}.lock")
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise StoreBusyError(
+                f"{db_path} is being refreshed by {holder}; wait for it to finish "
+                "(readers keep working meanwhile) and run refresh again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)

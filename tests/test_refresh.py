@@ -1,0 +1,189 @@
+"""Incremental, resumable, concurrent-safe refresh."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from related_posts import Article, HashingEmbedder, Recommender
+from related_posts.errors import StoreBusyError
+from related_posts.store import Store
+from related_posts.store.lock import refresh_lock
+
+from .conftest import make_corpus
+
+K = 5
+
+
+def all_lists(db) -> dict[str, list[str]]:
+    conn = sqlite3.connect(db)
+    lists: dict[str, list[str]] = {}
+    for article_id, related_id in conn.execute("select article_id, related_id from related order by article_id, rank"):
+        lists.setdefault(article_id, []).append(related_id)
+    conn.close()
+    return lists
+
+
+def build(db, articles, k=K):
+    with Recommender(db, embedder=HashingEmbedder(64)) as rec:
+        rec.add(articles)
+        return rec.refresh(k=k)
+
+
+def test_incremental_refresh_equals_a_full_rebuild(tmp_path):
+    old, new = make_corpus(300, seed=1), make_corpus(30, seed=2, prefix="n")
+    build(tmp_path / "inc.db", old)
+    with Recommender(tmp_path / "inc.db", embedder=HashingEmbedder(64)) as rec:
+        rec.add(new)
+        rec.add(Article(old[0].id, old[0].title, old[0].body + " rocket orbit moon"))  # changed text
+        rec.remove([old[1].id, old[2].id])
+        report = rec.refresh(k=K)
+    assert report.embedded == 0  # add() embedded them already
+    assert report.recomputed < 300 / 2, "an incremental refresh must not recompute the site"
+    expected = {a.id: a for a in old[3:] + new}
+    expected[old[0].id] = Article(old[0].id, old[0].title, old[0].body + " rocket orbit moon")
+    build(tmp_path / "full.db", list(expected.values()))
+    assert all_lists(tmp_path / "inc.db") == all_lists(tmp_path / "full.db")
+
+
+def test_a_new_article_enters_the_older_lists_it_beats_and_nothing_else_is_touched(tmp_path):
+    db = tmp_path / "s.db"
+    build(db, make_corpus(200, seed=3))
+    conn = sqlite3.connect(db)
+    embedded_before = dict(conn.execute("select article_id, embedded_at from embeddings"))
+    target = conn.execute("select id, body from articles where id = 'a00007'").fetchone()
+    with Recommender(db, embedder=HashingEmbedder(64)) as rec:
+        time.sleep(1.1)  # so a re-embedding would show in embedded_at (second resolution)
+        rec.add(Article("twin", "close to a00007", target[1] + " extra"))
+        report = rec.refresh(k=K)
+        assert report.embedded == 0 and report.recomputed == 1  # add() embedded it
+        assert report.propagated >= 1
+        assert rec.related("a00007", k=1)[0].id == "twin"
+    embedded_after = dict(conn.execute("select article_id, embedded_at from embeddings"))
+    assert {i: t for i, t in embedded_after.items() if i != "twin"} == embedded_before
+
+
+def test_removed_article_leaves_every_list_at_once_and_lists_refill(tmp_path):
+    db = tmp_path / "s.db"
+    build(db, make_corpus(120, seed=4))
+    lists = all_lists(db)
+    victim = lists["a00000"][0]
+    holders = [a for a, links in lists.items() if victim in links]
+    with Recommender(db, embedder=HashingEmbedder(64)) as rec:
+        assert rec.remove(victim) == 1
+        assert all(victim not in links for links in all_lists(db).values())
+        report = rec.refresh(k=K)
+        assert report.recomputed == len(holders)
+    assert all(len(all_lists(db)[a]) == K for a in holders)
+
+
+def test_dry_run_writes_nothing_and_shows_before_and_after(tmp_path):
+    db = tmp_path / "s.db"
+    build(db, make_corpus(100, seed=5))
+    with Recommender(db, embedder=HashingEmbedder(64)) as rec:
+        rec.store.write_articles(make_corpus(5, seed=6, prefix="n"), None, None)  # not embedded yet
+        snapshot = lambda: (all_lists(db), rec.store.db.execute(
+            "select count(*), max(computed_at) from list_state").fetchone(),
+            rec.store.db.execute("select count(*) from embeddings").fetchone())
+        before = snapshot()
+        report = rec.refresh(k=K, dry_run=True)
+        assert report.dry_run and report.embedded == 5 and report.recomputed == 5
+        assert report.sample and {"id", "before", "after"} <= set(report.sample[0])
+        assert snapshot() == before
+        real = rec.refresh(k=K)  # the real run still has everything to do
+        assert (real.embedded, real.recomputed, real.propagated) == (5, 5, report.propagated)
+
+
+def test_second_refresh_is_refused_while_one_runs(tmp_path):
+    db = tmp_path / "s.db"
+    build(db, make_corpus(20))
+    with refresh_lock(str(db)):
+        with Recommender(db, embedder=HashingEmbedder(64)) as rec:
+            with pytest.raises(StoreBusyError, match="is being refreshed by pid"):
+                rec.refresh(k=K)
+
+
+def test_changing_k_recomputes_every_list(tmp_path):
+    db = tmp_path / "s.db"
+    build(db, make_corpus(50))
+    with Recommender(db, embedder=HashingEmbedder(64)) as rec:
+        assert rec.refresh(k=3).recomputed == 50
+    assert {len(v) for v in all_lists(db).values()} == {3}
+
+
+REFRESH_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from related_posts.recommend.embed import HashingEmbedder
+    from related_posts.recommend.rank import RankingOptions
+    from related_posts.recommend.refresh import refresh_store
+    from related_posts.store import Store
+
+    full = len(sys.argv) > 2
+    refresh_store(Store(sys.argv[1]), HashingEmbedder(64), RankingOptions(k=5), full=full,
+                  batch_size=16, list_block=25)
+    """
+)
+
+
+def _start_refresh(db, *extra):
+    return subprocess.Popen([sys.executable, "-c", REFRESH_SCRIPT, str(db), *extra])
+
+
+def _store_without_vectors(db, articles):
+    store = Store(db)
+    store.write_articles(articles, None, None)
+    store.close()
+
+
+def test_refresh_killed_at_random_points_then_rerun_matches_an_uninterrupted_run(tmp_path):
+    rng = random.Random(7)
+    killed, resumed = tmp_path / "killed.db", tmp_path / "clean.db"
+    for db in (killed, resumed):
+        _store_without_vectors(db, make_corpus(2500, seed=8))
+    # Phase 1 builds everything; phase 2 adds articles on top (incremental refresh).
+    for phase in (1, 2):
+        if phase == 2:
+            for db in (killed, resumed):
+                store = Store(db)
+                store.write_articles(make_corpus(150, seed=9, prefix="n"), None, None)
+                store.close()
+        kills = 0
+        for _ in range(4):
+            process = _start_refresh(killed)
+            time.sleep(rng.uniform(1.5, 3.5))  # imports take about 1.5 s
+            if process.poll() is not None:
+                break
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            kills += 1
+        assert _start_refresh(killed).wait() == 0
+        assert _start_refresh(resumed).wait() == 0
+        assert all_lists(killed) == all_lists(resumed), f"phase {phase} after {kills} kills"
+    conn = sqlite3.connect(killed)
+    assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+    sizes = dict(conn.execute("select article_id, count(*) from related group by article_id"))
+    assert all(size == K for size in sizes.values()) and len(sizes) == 2650
+
+
+def test_readers_always_get_a_complete_list_during_a_refresh(tmp_path):
+    db = tmp_path / "s.db"
+    _store_without_vectors(db, make_corpus(2000, seed=10))
+    assert _start_refresh(db).wait() == 0
+    ids = list(all_lists(db))
+    process = _start_refresh(db, "--full")
+    reads = 0
+    with Recommender(db) as reader:
+        while process.poll() is None:
+            items = reader.related(random.choice(ids), k=K)
+            assert [i.rank for i in items] == list(range(1, K + 1))
+            reads += 1
+    assert process.returncode == 0 and reads > 10
