@@ -15,7 +15,9 @@ from .errors import RelatedPostsError
 from .eval.command import eval_command
 from .recommend.embed import DEFAULT_MODEL
 from .recommend.parse import FORMATS, parse_document
+from .recommend.neighbours import APPROXIMATE_FROM
 from .recommend.recommender import DB_ENV, DEFAULT_DB, Recommender
+from .recommend.refresh import NEIGHBOUR_MODES
 from .recommend.render import RenderOptions
 from .sources import FieldMap, decode, expand_paths, read_file
 
@@ -134,10 +136,15 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
               help="Recompute every list, not only the lists that are due.")
 @click.option("--dry-run", is_flag=True,
               help="Compute everything and show what would change, but write nothing.")
+@click.option("--neighbours", type=click.Choice(NEIGHBOUR_MODES), default="auto",
+              show_default=True,
+              help="Exact search, or an approximate HNSW index for very large sites; auto "
+              f"goes approximate when 10% or more of a site of {APPROXIMATE_FROM:,}+ "
+              "articles is due.")
 @json_option
 @quiet_option
-def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, as_json: bool,
-            quiet: bool) -> None:
+def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, neighbours: str,
+            as_json: bool, quiet: bool) -> None:
     """Bring every related list up to date, incrementally.
 
     Embeds new and changed articles, recomputes the lists that are due, and enters each
@@ -146,7 +153,8 @@ def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, as_js
     answering while it runs; a second refresh of the same store is refused.
     """
     with Recommender(db, model=model) as rec:
-        report = rec.refresh(k=k, full=full, dry_run=dry_run, progress=progress(quiet))
+        report = rec.refresh(k=k, full=full, dry_run=dry_run, neighbours=neighbours,
+                             progress=progress(quiet))
     if as_json:
         echo_json(report.to_dict())
         return
@@ -154,7 +162,8 @@ def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, as_js
     click.echo(
         f"{'[dry run] ' if dry_run else ''}embedded {report.embedded}; {verb} {report.lists} "
         f"lists ({report.recomputed} recomputed, {report.propagated} updated with new "
-        f"articles) over {report.articles} articles in {report.seconds:.1f}s  ({db})"
+        f"articles) over {report.articles} articles in {report.seconds:.1f}s, "
+        f"{report.neighbours} neighbours  ({db})"
     )
     for change in report.sample if dry_run else []:
         click.echo(f"  {change['id']}: {', '.join(change['before']) or '(none)'}\n"
@@ -225,24 +234,120 @@ def rewrite(page: str, db: str, model: str | None, k: int, fmt: str | None, head
 
 
 @cli.command()
-@click.argument("page", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Format of PAGE. Default: from its extension, else its content.")
+              help="Format of every page. Default: from each file's extension, else its content.")
 @json_option
-def parse(page: str, fmt: str | None, as_json: bool) -> None:
-    """Show how PAGE splits into title, body and existing related-posts tail."""
-    document = parse_document(_read_page(page), format=fmt, filename=page)
+def parse(paths: tuple[str, ...], fmt: str | None, as_json: bool) -> None:
+    """Show how pages split into title, body and existing related-posts tail.
+
+    PATHS are page files (.txt, .md, .html, .json; .jsonl for one record a line) or
+    folders of them. One file: one result (with --json, one JSON object with title,
+    body, tail, format). Several files or a folder: one result per page (with --json,
+    JSON Lines, each with its "path"); a page that cannot be parsed gets an "error"
+    instead and the others go on. Exits with status 1 if any page failed.
+    """
+    from .recommend.parse import Document
+
+    single = len(paths) == 1 and not Path(paths[0]).is_dir()
+    results = list(_parse_pages(paths, fmt))
+    if single and len(results) == 1 and isinstance(results[0][1], Exception):
+        raise click.ClickException(str(results[0][1]))
+    failed = 0
+    for path, result in results:
+        if isinstance(result, Document):
+            row = {"path": path, **result.to_dict()}
+        else:
+            failed += 1
+            row = {"path": path, "error": str(result)}
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False, indent=2 if single else None))
+        else:
+            click.echo(_describe_page(row, single))
+    if failed and not single:
+        click.echo(f"{failed} of {len(results)} pages could not be parsed", err=True)
+        sys.exit(1)
+
+
+def _parse_pages(paths: tuple[str, ...], fmt: str | None):
+    """``(location, Document or error)`` for each page under ``paths``: the CLI reads the
+    files, the library parses them. Files in folders that are not pages are counted."""
+    from .recommend.parse import ParseError, parse_document, parse_records
+
+    page_suffixes = {".txt", ".text", ".md", ".markdown", ".mdown", ".html", ".htm", ".xhtml",
+                     ".json", ".jsonl", ".ndjson"}
+    others = 0
+    named = {Path(p) for p in paths if not Path(p).is_dir()}
+    files = [path for path, _ in expand_paths([p for p in paths if p != "-"])]
+    for path in ([Path("-")] if "-" in paths else []) + files:
+        name = str(path)
+        suffix = path.suffix.lower()
+        if path not in named and suffix not in page_suffixes:
+            others += 1  # a file in a folder that is not a page: counted, not parsed
+            continue
+        try:
+            data = sys.stdin.buffer.read() if name == "-" else path.read_bytes()
+        except OSError as exc:
+            yield name, ParseError(name, f"cannot be read ({exc.strerror})")
+            continue
+        try:
+            if fmt is None and suffix in (".json", ".jsonl", ".ndjson"):
+                yield from parse_records(data, name)
+            else:
+                yield name, parse_document(data, format=fmt, filename=name)
+        except RelatedPostsError as exc:
+            yield name, exc
+    if others:
+        click.echo(f"skipped {others} files that are not pages (valid: "
+                   f"{', '.join(sorted(page_suffixes))})", err=True)
+
+
+def _describe_page(row: dict[str, Any], single: bool) -> str:
+    if "error" in row:
+        return f"{row['path']}: error: {row['error']}"
+    tail = (f"'{row['tail_heading'] or 'block'}' with {len(row['tail'])} items"
+            if row["tail_style"] else "none found")
+    if not single:
+        return (f"{row['path']}: {row['format']}, '{row['title']}', {row['body_chars']} "
+                f"characters, tail {tail}")
+    lines = [f"format: {row['format']}", f"title:  {row['title']}",
+             f"body:   {row['body_chars']} characters", f"tail:   {tail}"]
+    lines += [f"  - {i['title']}" + (f"  <{i['url']}>" if i["url"] else "") for i in row["tail"]]
+    lines += [f"warning: {w}" for w in row["warnings"]]
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("pages", nargs=-1, type=click.Path(exists=True, allow_dash=True))
+@db_option
+@model_option
+@click.option("--floor", type=float, default=None,
+              help="A fixed relevance floor (cosine similarity) for every item. Default: "
+              "calibrated on the store's articles (see --quantile).")
+@click.option("--quantile", type=click.FloatRange(0.5, 0.999), default=0.9, show_default=True,
+              help="The calibrated floor: this quantile of the similarities between random "
+              "pairs of the store's articles.")
+@json_option
+def audit(pages: tuple[str, ...], db: str, model: str | None, floor: float | None,
+          quantile: float, as_json: bool) -> None:
+    """Judge the related-posts tails that pages already have: related, mixed or unrelated.
+
+    Scores each tail item against its article (an item that links to a stored article,
+    by URL or title, is scored with that article; others are embedded from their title
+    and teaser), counts the items below the site's relevance floor, and gives each
+    article a verdict, then a summary over the site. Audits the tails kept at ingest, or
+    the PAGES given (files or folders), against the articles of the store.
+    """
+    from .recommend.audit import AuditOptions
+
+    _require_store(db)
+    options = AuditOptions(quantile=quantile, floor=floor)
+    with Recommender(db, model=model) as rec:
+        report = rec.audit(list(_parse_pages(pages, None)) if pages else None, options=options)
     if as_json:
-        echo_json(document.to_dict())
-        return
-    click.echo(f"format: {document.format}\ntitle:  {document.title}\n"
-               f"body:   {len(document.body)} characters")
-    if not document.has_tail:
-        click.echo("tail:   none found")
-        return
-    click.echo(f"tail:   '{document.tail_heading or 'block'}' with {len(document.tail)} items")
-    for item in document.tail:
-        click.echo(f"  - {item.title}" + (f"  <{item.url}>" if item.url else ""))
+        echo_json(report.to_dict())
+    else:
+        click.echo(report.to_text())
 
 
 @cli.command()

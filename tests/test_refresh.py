@@ -187,3 +187,15 @@ def test_readers_always_get_a_complete_list_during_a_refresh(tmp_path):
             assert [i.rank for i in items] == list(range(1, K + 1))
             reads += 1
     assert process.returncode == 0 and reads > 10
+
+
+def test_approximate_neighbours_give_the_exact_lists_on_a_small_site(tmp_path):
+    exact, approximate = tmp_path / "exact.db", tmp_path / "approx.db"
+    articles = make_corpus(400, seed=11)
+    build(exact, articles)
+    with Recommender(approximate, embedder=HashingEmbedder(64)) as rec:
+        rec.add(articles)
+        assert rec.refresh(k=K, neighbours="approximate").neighbours == "approximate"
+    approximate_lists = all_lists(approximate)
+    mismatched = [a for a, links in all_lists(exact).items() if approximate_lists[a] != links]
+    assert len(mismatched) <= 4, f"HNSW recall fell: {len(mismatched)} of 400 lists differ"

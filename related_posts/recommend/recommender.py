@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -64,7 +64,8 @@ class Recommender:
     ``Recommender("site.db")`` opens the store (creating it if needed). The model is the
     one the store was built with, else ``model``, else all-MiniLM-L6-v2; asking for a
     different model than the store's is a :class:`ModelMismatchError`. Pass ``embedder``
-    to use any object with the :class:`Embedder` protocol (tests use a fake).
+    to use any object with the :class:`Embedder` protocol (tests use a fake), and
+    ``ranking`` for ranking options other than the defaults (``k`` comes from each call).
     """
 
     def __init__(
@@ -73,10 +74,12 @@ class Recommender:
         *,
         model: str | None = None,
         embedder: Embedder | None = None,
+        ranking: RankingOptions | None = None,
         batch_size: int = 64,
     ) -> None:
         self.store = Store(db if db is not None else default_db_path())
         self.batch_size = batch_size
+        self.ranking = ranking or RankingOptions()
         bound = self.store.model()
         wanted = embedder.model_id if embedder is not None else (model and model_id_for(model))
         if bound and wanted and wanted != bound[0]:
@@ -150,17 +153,21 @@ class Recommender:
         return self.embedder.encode(texts, batch_size=32)
 
     def refresh(self, k: int = 5, *, full: bool = False, dry_run: bool = False,
-                progress: ProgressFactory | None = None) -> RefreshReport:
+                neighbours: str = "auto", progress: ProgressFactory | None = None
+                ) -> RefreshReport:
         """Embed what is new, recompute the lists that are due, and enter new articles
         into the older lists they now belong to (see :mod:`.refresh`).
 
         ``full`` recomputes every list; ``dry_run`` computes everything, reports it with
-        a before/after sample, and writes nothing. ``progress`` makes progress bars: it
-        is called like ``tqdm(total=..., desc=..., unit=...)``.
+        a before/after sample, and writes nothing. ``neighbours`` picks exact search or
+        an approximate index (``auto``: approximate only for very large recomputes).
+        ``progress`` makes progress bars: it is called like
+        ``tqdm(total=..., desc=..., unit=...)``.
         """
         report, table = refresh_store(
-            self.store, self.embedder, RankingOptions(k=k), full=full, dry_run=dry_run,
-            progress=progress, batch_size=self.batch_size,
+            self.store, lambda: self.embedder, replace(self.ranking, k=k), full=full,
+            dry_run=dry_run,
+            neighbours=neighbours, progress=progress, batch_size=self.batch_size,
         )
         self._vectors = None if dry_run else table
         return report
@@ -216,7 +223,7 @@ class Recommender:
             raise NotEmbeddedError(
                 f"{self.store.path} has no embedded articles: run related-posts ingest first"
             )
-        options = RankingOptions(k=k)
+        options = replace(self.ranking, k=k)
         indices, scores = top_k(vector[None, :], table.matrix, options.candidates)
         links = rank_neighbours(table, indices[0], scores[0], query_id, query_hash, options)
         items = []
@@ -260,3 +267,89 @@ class Recommender:
             teaser = make_teaser(body, options.teaser_chars, document.ellipsis)
             tail_items.append(TailItem(title=item.title, teaser=teaser, url=item.url))
         return rewrite(document, tail_items, options, [i.score for i in items])
+
+    def audit(self, pages: Iterable[tuple[str, Document | Exception]] | None = None, *,
+              options: "AuditOptions | None" = None) -> "AuditReport":
+        """Score each article's original tail against the article, with a verdict.
+
+        Audits every stored article that kept a tail when it was ingested or, with
+        ``pages``, the given ``(location, parsed page)`` pairs (an exception in place of a
+        page is reported as skipped). Tail items that link to a stored article (same URL
+        or title) are scored with that article's stored vector, the others are embedded
+        from their title and teaser. The relevance floor is calibrated on this store's
+        articles; see :mod:`related_posts.recommend.audit` for the rules.
+        """
+        from .audit import (STORED, TEASER, ArticleIndex, AuditOptions, AuditReport, Floor,
+                            audit_article, calibrate_floor, sample_rows)
+
+        options = options or AuditOptions()
+        table = self.vectors()
+        if len(table) < 2:
+            raise NotEmbeddedError(
+                f"{self.store.path} has {len(table)} embedded article(s); an audit compares "
+                "tails with the site's articles: run related-posts ingest first"
+            )
+        articles = {a.id: a for a in self.store.articles()}
+        row_of = {article_id: row for row, article_id in enumerate(table.ids)}
+        index = ArticleIndex.build((a.id, a.title, a.url) for a in articles.values())
+        if options.floor is not None:
+            floor = Floor(options.floor, options.floor)
+        else:
+            rows = [r for r in sample_rows(len(table), options.sample, options.seed)
+                    if table.ids[r] in articles]
+            teasers = self._encode([embedding_text(articles[table.ids[r]].title,
+                                                   make_teaser(articles[table.ids[r]].body))
+                                    for r in rows])
+            floor = calibrate_floor(table.matrix[rows], teasers, quantile=options.quantile)
+
+        # (name, title, body, tail, stored vector or None)
+        subjects: list[tuple[str, str, str, tuple[TailItem, ...], np.ndarray | None]] = []
+        skipped: list[str] = []
+        without_tail = 0
+        if pages is None:
+            for article in articles.values():
+                if not article.tail:
+                    without_tail += 1
+                    continue
+                row = row_of.get(article.id)
+                subjects.append((article.id, article.title, article.body, article.tail,
+                                 table.matrix[row] if row is not None else None))
+        else:
+            for location, page in pages:
+                if isinstance(page, Exception):
+                    skipped.append(str(page) if str(page).startswith(location)
+                                   else f"{location}: {page}")
+                    continue
+                if not page.tail:
+                    without_tail += 1
+                    continue
+                stored = self.store.find_by_hash(content_hash(page.title, page.body))
+                row = row_of.get(stored) if stored else None
+                subjects.append((location, page.title, page.body, page.tail,
+                                 table.matrix[row] if row is not None else None))
+
+        # Embed, in one batch, the pages without a stored vector and the unmatched items.
+        texts: dict[str, int] = {}
+        for _, title, body, tail, vector in subjects:
+            if vector is None:
+                texts.setdefault(embedding_text(title, body), len(texts))
+            for item in tail:
+                if row_of.get(index.match(item) or "") is None:
+                    texts.setdefault(embedding_text(item.title, item.teaser), len(texts))
+        encoded = self._encode(list(texts)) if texts else None
+
+        audits = []
+        for name, title, body, tail, vector in subjects:
+            if vector is None:
+                vector = encoded[texts[embedding_text(title, body)]]
+            scored = []
+            for item in tail:
+                matched = index.match(item)
+                if matched is not None and matched in row_of:
+                    scored.append((item, float(table.matrix[row_of[matched]] @ vector),
+                                   STORED, matched))
+                else:
+                    other = encoded[texts[embedding_text(item.title, item.teaser)]]
+                    scored.append((item, float(other @ vector), TEASER, None))
+            audits.append(audit_article(name, title, scored, floor, options))
+        return AuditReport(floor, tuple(audits), without_tail, tuple(skipped))

@@ -23,11 +23,12 @@ import numpy as np
 from ..store import Store, VectorTable
 from ..store.lock import refresh_lock
 from .embed import Embedder
-from .neighbours import SCORE_DECIMALS, exact_scores, top_k
+from .neighbours import APPROXIMATE_FROM, SCORE_DECIMALS, ApproximateIndex, exact_scores, top_k
 from .rank import RankingOptions, rank
 
 SAMPLE_SIZE = 5
 LIST_BLOCK = 1000  # lists per transaction: small enough to lose little when killed
+NEIGHBOUR_MODES = ("auto", "exact", "approximate")
 
 
 class ProgressBar(Protocol):
@@ -61,6 +62,7 @@ class RefreshReport:
     seconds: float = 0.0
     full: bool = False
     dry_run: bool = False
+    neighbours: str = "exact"
     sample: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -78,6 +80,7 @@ class RefreshReport:
             "seconds": round(self.seconds, 3),
             "full": self.full,
             "dry_run": self.dry_run,
+            "neighbours": self.neighbours,
             "sample": self.sample,
         }
 
@@ -88,7 +91,7 @@ class _DryRun(Exception):
 
 def refresh_store(
     store: Store,
-    embedder: Embedder,
+    embedder: Embedder | Callable[[], Embedder],
     options: RankingOptions,
     *,
     full: bool = False,
@@ -96,11 +99,18 @@ def refresh_store(
     progress: ProgressFactory | None = None,
     batch_size: int = 64,
     list_block: int = LIST_BLOCK,
+    neighbours: str = "auto",
 ) -> tuple[RefreshReport, VectorTable]:
     """Bring every list of ``store`` up to date; see the module docstring.
 
-    Returns the report and the vector table the lists were computed from.
+    ``neighbours`` is ``exact`` (blocked products over every vector), ``approximate`` (an
+    HNSW index, for very large sites) or ``auto``: approximate only when at least 10% of
+    a site of ``APPROXIMATE_FROM`` articles or more is due. Returns the report and the
+    vector table the lists were computed from.
     """
+    if neighbours not in NEIGHBOUR_MODES:
+        raise ValueError(f"neighbours must be one of {', '.join(NEIGHBOUR_MODES)}, "
+                         f"got {neighbours!r}")
     started = time.perf_counter()
     report = RefreshReport(full=full, dry_run=dry_run)
     bar_factory = progress or _NoProgress
@@ -111,23 +121,26 @@ def refresh_store(
                 # the inner batches become savepoints.
                 with store.db.atomic():
                     table = _run(store, embedder, options, full, report, bar_factory,
-                                 batch_size, list_block)
+                                 batch_size, list_block, neighbours)
                     raise _DryRun
             table = _run(store, embedder, options, full, report, bar_factory, batch_size,
-                         list_block)
+                         list_block, neighbours)
         except _DryRun:
             pass
     report.seconds = time.perf_counter() - started
     return report, table
 
 
-def _run(store: Store, embedder: Embedder, options: RankingOptions, full: bool,
+def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: RankingOptions,
+         full: bool,
          report: RefreshReport, bar_factory: ProgressFactory, batch_size: int,
-         list_block: int) -> VectorTable:
-    model_id = embedder.model_id
+         list_block: int, neighbours: str) -> VectorTable:
+    bound = store.model()
+    model_id = bound[0] if bound else _resolve(embedder).model_id
     pending = store.unembedded(model_id)
     if pending:
-        store.bind_model(model_id, embedder.dimension)
+        embedder = _resolve(embedder)
+        store.bind_model(embedder.model_id, embedder.dimension)
         bar = bar_factory(total=len(pending), desc="embedding", unit="article")
         for start in range(0, len(pending), batch_size):
             batch = pending[start : start + batch_size]
@@ -150,11 +163,23 @@ def _run(store: Store, embedder: Embedder, options: RankingOptions, full: bool,
     is_due = np.zeros(len(table), dtype=bool)
     is_due[rows] = True
     floors = _floors(store, table, options.k)
+    approximate = neighbours == "approximate" or (
+        neighbours == "auto" and len(table) >= APPROXIMATE_FROM and len(rows) * 10 >= len(table)
+    )
+    report.neighbours = "approximate" if approximate else "exact"
+    if approximate:
+        bar = bar_factory(total=1, desc="building the approximate index", unit="index")
+        index = ApproximateIndex(table.matrix)
+        bar.update(1)
+        bar.close()
+        search = lambda block: index.top_k(table.matrix[block], options.candidates)  # noqa: E731
+    else:
+        search = lambda block: top_k(table.matrix[block], table.matrix, options.candidates)  # noqa: E731
 
     bar = bar_factory(total=len(rows), desc="related lists", unit="article")
     for start in range(0, len(rows), list_block):
         block = rows[start : start + list_block]
-        lists = _compute_lists(table, block, options)
+        lists = _compute_lists(table, block, search(block), options)
         new_rows = [r for r in block if table.ids[r] in changed]
         updates = _offer_to_other_lists(store, table, new_rows, is_due, floors, options)
         if len(report.sample) < SAMPLE_SIZE:
@@ -172,6 +197,10 @@ def _run(store: Store, embedder: Embedder, options: RankingOptions, full: bool,
     return table
 
 
+def _resolve(embedder: Embedder | Callable[[], Embedder]) -> Embedder:
+    return embedder if hasattr(embedder, "encode") else embedder()
+
+
 def _floor(links: Sequence[tuple[str, float]], k: int) -> float:
     """The score a newcomer must beat to enter a list (anything enters a short list)."""
     return float(links[-1][1]) if len(links) >= k else -np.inf
@@ -186,9 +215,10 @@ def _floors(store: Store, table: VectorTable, k: int) -> np.ndarray:
     return floors
 
 
-def _compute_lists(table: VectorTable, rows: np.ndarray, options: RankingOptions
+def _compute_lists(table: VectorTable, rows: np.ndarray,
+                   neighbours: tuple[np.ndarray, np.ndarray], options: RankingOptions
                    ) -> dict[str, list[tuple[str, float]]]:
-    indices, scores = top_k(table.matrix[rows], table.matrix, options.candidates)
+    indices, scores = neighbours
     return {
         table.ids[row]: rank_neighbours(table, indices[i], scores[i], table.ids[row],
                                         table.content_hashes[row], options)

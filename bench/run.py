@@ -1,0 +1,249 @@
+"""Benchmarks of related-posts: prints a table and writes JSON.
+
+    python bench/run.py --quick          # under a minute: 10k articles, small embedding run
+    python bench/run.py                  # 10k and 100k articles (several minutes)
+    python bench/run.py --sizes 10000,100000,1000000
+
+Every figure comes with the baseline it is compared to, measured in the same run:
+- embedding: ingest + embed through the library vs bare ``SentenceTransformer.encode``;
+- full refresh: the library's refresh vs a naive per-article loop and vs scikit-learn
+  ``NearestNeighbors(metric="cosine", algorithm="brute")`` (both timed on a sample of
+  queries and scaled to all articles; the table says so);
+- incremental refresh after adding 100 articles vs the full refresh of the same store;
+- ``related`` lookup latency of a stored article, and of a new text (one encode);
+- peak RSS of each size's process, and store size on disk per article.
+Each size runs in its own process so its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+sys.path.insert(0, str(ROOT))
+
+from synthetic import StoredVectorsOnly, add_articles, build_store  # noqa: E402
+
+from related_posts.recommend.rank import RankingOptions  # noqa: E402
+from related_posts.recommend.refresh import refresh_store  # noqa: E402
+
+K = 10
+BASELINE_QUERIES = 1000
+ADDED = 100
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def bench_size(n: int) -> dict:
+    """Full and incremental refresh, baselines and lookups on a synthetic store of ``n``."""
+    from related_posts.recommend.recommender import Recommender
+
+    result: dict = {"n": n, "k": K}
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "bench.db"
+        started = time.perf_counter()
+        store = build_store(path, n)
+        result["build_store_s"] = time.perf_counter() - started
+        table = store.vectors()
+        options = RankingOptions(k=K)
+
+        started = time.perf_counter()
+        refresh_store(store, StoredVectorsOnly(), options, full=True)
+        result["full_refresh_s"] = time.perf_counter() - started
+
+        sample = np.random.default_rng(0).choice(n, min(BASELINE_QUERIES, n), replace=False)
+        matrix = table.matrix
+        started = time.perf_counter()
+        for row in sample:
+            scores = matrix @ matrix[row]
+            scores[row] = -np.inf
+            np.argsort(-scores)[:K]
+        result["naive_loop_s"] = (time.perf_counter() - started) * n / len(sample)
+
+        from sklearn.neighbors import NearestNeighbors
+
+        started = time.perf_counter()
+        nn = NearestNeighbors(n_neighbors=K + 1, metric="cosine", algorithm="brute").fit(matrix)
+        nn.kneighbors(matrix[sample])
+        result["sklearn_brute_s"] = (time.perf_counter() - started) * n / len(sample)
+        result["baseline_queries"] = int(len(sample))
+
+        add_articles(store, n, ADDED)
+        started = time.perf_counter()
+        report, _ = refresh_store(store, StoredVectorsOnly(), options)
+        result["incremental_s"] = time.perf_counter() - started
+        result["incremental_recomputed"] = report.recomputed
+        result["incremental_propagated"] = report.propagated
+        store.close()
+
+        rec = Recommender(path, embedder=StoredVectorsOnly())
+        ids = [f"p{i:07d}" for i in np.random.default_rng(1).integers(0, n, 2000)]
+        latencies = []
+        for article_id in ids:
+            started = time.perf_counter()
+            rec.related(article_id, k=K)
+            latencies.append((time.perf_counter() - started) * 1000)
+        rec.close()
+        result["lookup_p50_ms"] = percentile(latencies, 50)
+        result["lookup_p95_ms"] = percentile(latencies, 95)
+        size = sum(p.stat().st_size for p in Path(scratch).glob("bench.db*"))
+        result["store_bytes_per_article"] = size / (n + ADDED)
+    result["peak_rss_mib"] = peak_rss_mib()
+    return result
+
+
+def embedding_texts(count: int) -> list[str]:
+    """Distinct article texts made from the demo corpus (paragraphs recombined)."""
+    from related_posts.demo import corpus_articles
+
+    paragraphs = [p for a in corpus_articles() for p in a.body.split("\n\n") if p.strip()]
+    rng = np.random.default_rng(0)
+    return [
+        f"Post {i}\n" + "\n\n".join(paragraphs[j] for j in rng.choice(len(paragraphs), 2, replace=False))
+        for i in range(count)
+    ]
+
+
+def bench_embedding(count: int) -> dict:
+    from related_posts.article import Article
+    from related_posts.recommend.embed import SentenceTransformerEmbedder
+    from related_posts.recommend.recommender import Recommender
+
+    embedder = SentenceTransformerEmbedder()
+    texts = embedding_texts(count)
+    embedder.encode(texts[:32])  # warm-up: first call pays one-off costs
+    started = time.perf_counter()
+    embedder._load().encode(texts, batch_size=32, normalize_embeddings=True)
+    bare = time.perf_counter() - started
+    articles = [Article(f"e{i}", t.split("\n", 1)[0], t.split("\n", 1)[1]) for i, t in enumerate(texts)]
+    with tempfile.TemporaryDirectory() as scratch:
+        rec = Recommender(Path(scratch) / "e.db", embedder=embedder)
+        started = time.perf_counter()
+        rec.add(articles)
+        library = time.perf_counter() - started
+        latencies = []
+        rec.refresh(k=K)
+        for text in texts[:50]:
+            started = time.perf_counter()
+            rec.related_to_text("A new post", text, k=K)
+            latencies.append((time.perf_counter() - started) * 1000)
+        encode_latencies = []
+        for text in texts[:50]:
+            started = time.perf_counter()
+            embedder.encode([text])
+            encode_latencies.append((time.perf_counter() - started) * 1000)
+        rec.close()
+    return {
+        "texts": count,
+        "bare_encode_s": bare,
+        "ingest_embed_s": library,
+        "overhead": library / bare - 1,
+        "texts_per_s": count / library,
+        "new_text_p50_ms": percentile(latencies, 50),
+        "new_text_p95_ms": percentile(latencies, 95),
+        "bare_encode_one_p50_ms": percentile(encode_latencies, 50),
+    }
+
+
+def run_in_subprocess(flag: str, value: str) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        out = handle.name
+    subprocess.run([sys.executable, __file__, flag, value, "--part-out", out], check=True)
+    data = json.loads(Path(out).read_text())
+    os.unlink(out)
+    return data
+
+
+def table(results: dict) -> str:
+    lines = ["| figure | related-posts | baseline | ratio |", "|---|---|---|---|"]
+    emb = results.get("embedding")
+    if emb:
+        lines.append(
+            f"| ingest + embed {emb['texts']} texts | {emb['ingest_embed_s']:.2f} s "
+            f"({emb['texts_per_s']:.0f}/s) | bare encode {emb['bare_encode_s']:.2f} s | "
+            f"overhead {emb['overhead']:+.1%} |"
+        )
+        lines.append(
+            f"| `related_to_text` (new text) p50 / p95 | {emb['new_text_p50_ms']:.1f} / "
+            f"{emb['new_text_p95_ms']:.1f} ms | one bare encode p50 {emb['bare_encode_one_p50_ms']:.1f} ms | "
+            f"{emb['new_text_p50_ms'] / emb['bare_encode_one_p50_ms']:.2f}x |"
+        )
+    for size in results["sizes"]:
+        n = f"{size['n']:,}"
+        full = size["full_refresh_s"]
+        lines += [
+            f"| full refresh, {n} articles, top-{size['k']} | {full:.1f} s | naive loop "
+            f"{size['naive_loop_s']:.1f} s* | {size['naive_loop_s'] / full:.1f}x faster |",
+            f"| full refresh, {n} articles | {full:.1f} s | sklearn brute {size['sklearn_brute_s']:.1f} s* | "
+            f"{size['sklearn_brute_s'] / full:.1f}x faster |",
+            f"| incremental refresh, +{ADDED} to {n} | {size['incremental_s']:.2f} s "
+            f"({size['incremental_recomputed']} recomputed, {size['incremental_propagated']} updated) | "
+            f"full {full:.1f} s | {size['incremental_s'] / full:.1%} of full |",
+            f"| `related` lookup, {n} store, p50 / p95 | {size['lookup_p50_ms']:.2f} / "
+            f"{size['lookup_p95_ms']:.2f} ms | | |",
+            f"| peak RSS, {n} | {size['peak_rss_mib']:.0f} MiB | | |",
+            f"| store size per article, {n} | {size['store_bytes_per_article'] / 1024:.2f} KiB | | |",
+        ]
+    lines.append(f"\n\\* baselines timed on {BASELINE_QUERIES:,} queries and scaled to all articles.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="10k articles and 256 texts: under a minute")
+    parser.add_argument("--sizes", default=None, help="comma-separated store sizes (default 10000,100000)")
+    parser.add_argument("--texts", type=int, default=None, help="texts for the embedding figure")
+    parser.add_argument("--no-embedding", action="store_true", help="skip the real-model figures")
+    parser.add_argument("--out", default=str(ROOT / "results" / "latest.json"), help="JSON output path")
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--embedding", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--part-out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    if args.part_out:  # a child process: one part, written as JSON
+        part = bench_size(args.size) if args.size else bench_embedding(args.embedding)
+        Path(args.part_out).write_text(json.dumps(part))
+        return
+
+    sizes = [int(s) for s in (args.sizes or ("10000" if args.quick else "10000,100000")).split(",")]
+    texts = args.texts or (256 if args.quick else 2048)
+    results: dict = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version()},
+        "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
+        "sizes": [],
+    }
+    if not args.no_embedding:
+        print(f"embedding {texts} texts ...", file=sys.stderr)
+        results["embedding"] = run_in_subprocess("--embedding", str(texts))
+    for n in sizes:
+        print(f"refresh benchmarks at {n:,} articles ...", file=sys.stderr)
+        results["sizes"].append(run_in_subprocess("--size", str(n)))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    print(table(results))
+    print(f"\nJSON: {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

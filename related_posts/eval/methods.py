@@ -1,0 +1,318 @@
+"""The methods the harness compares: baselines and the recommender itself.
+
+Every method sees the same :class:`Corpus` (the same articles, the same store, the same
+vectors) and ranks every other article of it for a query; the query itself is never its own
+neighbour. Methods are registered by name in :data:`METHODS`, so a later change can add a
+named configuration of the recommender with one :func:`register_method` call::
+
+    register_method("default-k3-floor", lambda: RecommenderMethod(refresh_options={...}))
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from scipy import sparse
+
+from .errors import UnknownMethodError
+
+#: The methods of a run when ``--methods`` is not given, in report order.
+DEFAULT_METHODS = ("random", "tfidf", "bm25", "dense", "hybrid", "default")
+
+
+@dataclass
+class Corpus:
+    """What every method of one run works on.
+
+    ``vectors`` are the store's vectors of the configured model, row-aligned with ``ids``
+    and ``texts``; ``recommender`` is the store-backed recommender holding exactly these
+    articles. ``cache`` lets methods share fitted parts (hybrid reuses tfidf and dense).
+    """
+
+    ids: list[str]
+    texts: list[str]
+    vectors: np.ndarray
+    recommender: Any = None
+    depth: int = 10
+    seed: int = 0
+    #: Makes progress bars, called like ``tqdm(total=..., desc=...)`` (``Recommender.refresh``'s form), or None.
+    progress: Callable[..., Any] | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.index = {article_id: i for i, article_id in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One query's list: corpus row indices, best first, and their scores."""
+
+    indices: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.indices.size)
+
+
+class Method(ABC):
+    """A way of ranking the other articles of a corpus for each article.
+
+    ``fit`` does the per-corpus work once (its time is reported as build time); ``rank``
+    answers one query (its time is the per-query latency).
+    """
+
+    name: str = ""
+    description: str = ""
+    #: Baselines are what the recommender must beat; significance is tested against the best.
+    baseline: bool = True
+
+    def fit(self, corpus: Corpus) -> "Method":
+        self.corpus_ = corpus
+        return self
+
+    @abstractmethod
+    def rank(self, query: int, depth: int) -> Ranking:
+        """The ``depth`` best other articles for row ``query``."""
+
+    def score_row(self, query: int) -> np.ndarray | None:
+        """The score of every article for ``query`` (None for methods that only give lists)."""
+        return None
+
+    def pair_scores(self, left: Sequence[int], right: Sequence[int]) -> np.ndarray:
+        """Similarity of each (left[i], right[i]) pair, for correlation with judged pairs."""
+        out = np.empty(len(left), dtype=np.float64)
+        rows: dict[int, np.ndarray] = {}
+        for i, (a, b) in enumerate(zip(left, right)):
+            if a not in rows:
+                row = self.score_row(int(a))
+                if row is None:
+                    raise NotImplementedError(f"{type(self).__name__} gives no pair scores")
+                rows[a] = row
+            out[i] = rows[a][b]
+        return out
+
+
+def top_indices(row: np.ndarray, query: int, depth: int) -> Ranking:
+    """The ``depth`` highest entries of a score row, the query's own entry excluded.
+
+    Ties are broken by row index, so rankings are reproducible.
+    """
+    scores = np.array(row, dtype=np.float64)
+    scores[query] = -np.inf
+    width = min(depth, scores.size - 1)
+    if width <= 0:
+        return Ranking(np.zeros(0, dtype=np.int64), np.zeros(0))
+    part = np.argpartition(-scores, width - 1)[:width] if width < scores.size else np.arange(scores.size)
+    order = np.lexsort((part, -scores[part]))
+    chosen = part[order]
+    return Ranking(chosen.astype(np.int64), scores[chosen])
+
+
+class RowMethod(Method):
+    """A method that scores every article for a query; ranking takes the top of the row."""
+
+    @abstractmethod
+    def score_row(self, query: int) -> np.ndarray:
+        ...
+
+    def rank(self, query: int, depth: int) -> Ranking:
+        return top_indices(self.score_row(query), query, depth)
+
+
+class RandomMethod(RowMethod):
+    """Uniform random scores: what a content-farm tail amounts to."""
+
+    description = "uniform random scores (seed 0): a tail unrelated to the article"
+
+    def score_row(self, query: int) -> np.ndarray:
+        # One generator per query, so a query's scores do not depend on evaluation order.
+        return np.random.default_rng([self.corpus_.seed, query]).random(len(self.corpus_))
+
+
+def _tokeniser_options() -> dict[str, Any]:
+    # The same tokens for TF-IDF and BM25: scikit-learn's default pattern, lower case,
+    # English stop words removed, terms in fewer than 2 articles dropped.
+    return {"stop_words": "english", "min_df": 2}
+
+
+def fitted_tfidf(corpus: Corpus) -> sparse.csr_matrix:
+    """TF-IDF rows (sublinear tf, L2-normalised), fitted on the corpus, cached per run."""
+    if "tfidf" not in corpus.cache:
+        from sklearn.feature_extraction.text import TfidfVectorizer  # heavy: only when used
+
+        vectoriser = TfidfVectorizer(sublinear_tf=True, **_tokeniser_options())
+        corpus.cache["tfidf"] = vectoriser.fit_transform(corpus.texts).tocsr()
+    return corpus.cache["tfidf"]
+
+
+class TfidfMethod(RowMethod):
+    """scikit-learn TF-IDF (sublinear tf, English stop words, min_df=2), cosine similarity."""
+
+    description = "TF-IDF cosine (sublinear tf, English stop words, min_df=2)"
+
+    def fit(self, corpus: Corpus) -> "TfidfMethod":
+        super().fit(corpus)
+        self.matrix_ = fitted_tfidf(corpus)
+        return self
+
+    def score_row(self, query: int) -> np.ndarray:
+        return self.matrix_ @ self.matrix_[query].toarray().ravel()
+
+
+class Bm25Method(RowMethod):
+    """Okapi BM25 over the TF-IDF tokens; the query is the whole article.
+
+    score(q, d) = sum over terms t of qtf(t) * idf(t) * tf(t,d) * (k1 + 1)
+                  / (tf(t,d) + k1 * (1 - b + b * |d| / avgdl)),
+    idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5)) (the non-negative form Lucene uses). A query
+    term repeated in the article counts as often as it occurs (k3 -> infinity).
+    """
+
+    description = "Okapi BM25 (k1=1.2, b=0.75), the whole article as query"
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+
+    def fit(self, corpus: Corpus) -> "Bm25Method":
+        super().fit(corpus)
+        from sklearn.feature_extraction.text import CountVectorizer  # heavy: only when used
+
+        counts = CountVectorizer(**_tokeniser_options()).fit_transform(corpus.texts).tocsr().astype(np.float64)
+        n = counts.shape[0]
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        lengths = np.asarray(counts.sum(axis=1)).ravel()
+        average = lengths.mean() if n and lengths.mean() > 0 else 1.0
+        # Per stored entry: the document of its row, to apply that document's length norm.
+        row_of_entry = np.repeat(np.arange(n), np.diff(counts.indptr))
+        tf = counts.data
+        norm = self.k1 * (1.0 - self.b + self.b * lengths[row_of_entry] / average)
+        weights = counts.copy()
+        weights.data = idf[counts.indices] * tf * (self.k1 + 1.0) / (tf + norm)
+        self.counts_ = counts
+        self.weights_ = weights
+        return self
+
+    def score_row(self, query: int) -> np.ndarray:
+        return self.weights_ @ self.counts_[query].toarray().ravel()
+
+
+class DenseMethod(RowMethod):
+    """Dot product of the store's normalised vectors (cosine), over all other articles."""
+
+    description = "sentence-transformers vectors from the store, cosine"
+
+    def fit(self, corpus: Corpus) -> "DenseMethod":
+        super().fit(corpus)
+        self.vectors_ = np.asarray(corpus.vectors, dtype=np.float32)
+        return self
+
+    def score_row(self, query: int) -> np.ndarray:
+        return (self.vectors_ @ self.vectors_[query]).astype(np.float64)
+
+
+def zscore_excluding(row: np.ndarray, query: int) -> np.ndarray:
+    """Row z-scored with mean and standard deviation taken over the other articles only."""
+    mask = np.ones(row.size, dtype=bool)
+    mask[query] = False
+    others = row[mask]
+    spread = others.std()
+    centred = row - others.mean()
+    return centred / spread if spread > 0 else centred * 0.0
+
+
+class HybridMethod(RowMethod):
+    """Sum of the per-query z-scores of the TF-IDF and dense rows."""
+
+    description = "z-score sum of TF-IDF and dense rows, per query"
+
+    def fit(self, corpus: Corpus) -> "HybridMethod":
+        super().fit(corpus)
+        self.lexical_ = TfidfMethod().fit(corpus)
+        self.dense_ = DenseMethod().fit(corpus)
+        return self
+
+    def score_row(self, query: int) -> np.ndarray:
+        return zscore_excluding(self.lexical_.score_row(query), query) + zscore_excluding(
+            self.dense_.score_row(query), query
+        )
+
+
+class RecommenderMethod(Method):
+    """The product: ``refresh`` over the store, then the stored lists as ``related`` returns them.
+
+    With no options this is exactly what ``related-posts refresh`` produces with default
+    settings. ``refresh_options`` are passed to ``Recommender.refresh`` (named
+    configurations). Pair scores, which a list does not give for every pair, are the cosine
+    of the store's vectors that the ranking starts from.
+    """
+
+    description = "related-posts refresh with default settings, lists read back with related()"
+    baseline = False
+
+    def __init__(self, refresh_options: dict[str, Any] | None = None) -> None:
+        self.refresh_options = dict(refresh_options or {})
+
+    def fit(self, corpus: Corpus) -> "RecommenderMethod":
+        super().fit(corpus)
+        if corpus.recommender is None:
+            raise ValueError("the recommender method needs a Corpus with a recommender")
+        # full: every list recomputed by the code as it is now, never lists a previous run
+        # (or an older ranking) left in the store.
+        corpus.recommender.refresh(k=corpus.depth, full=True, progress=corpus.progress, **self.refresh_options)
+        #: Items in a list that are not in the corpus (must stay 0: the store holds the corpus only).
+        self.foreign_ = 0
+        return self
+
+    def rank(self, query: int, depth: int) -> Ranking:
+        items = self.corpus_.recommender.related(self.corpus_.ids[query], k=depth)
+        indices, scores = [], []
+        for item in items:
+            where = self.corpus_.index.get(item.id)
+            if where is None or where == query:
+                self.foreign_ += 1
+                continue
+            indices.append(where)
+            scores.append(float(item.score))
+        return Ranking(np.array(indices, dtype=np.int64), np.array(scores, dtype=np.float64))
+
+    def pair_scores(self, left: Sequence[int], right: Sequence[int]) -> np.ndarray:
+        vectors = np.asarray(self.corpus_.vectors, dtype=np.float64)
+        return np.einsum("ij,ij->i", vectors[list(left)], vectors[list(right)])
+
+
+MethodFactory = Callable[[], Method]
+
+#: Registered methods by name, in report order.
+METHODS: dict[str, MethodFactory] = {
+    "random": RandomMethod,
+    "tfidf": TfidfMethod,
+    "bm25": Bm25Method,
+    "dense": DenseMethod,
+    "hybrid": HybridMethod,
+    "default": RecommenderMethod,
+}
+
+
+def register_method(name: str, factory: MethodFactory, *, replace: bool = False) -> None:
+    """Add a named method (e.g. a configuration of the recommender) to the registry."""
+    if name in METHODS and not replace:
+        raise ValueError(f"method '{name}' is already registered; pass replace=True to change it")
+    METHODS[name] = factory
+
+
+def make_method(name: str) -> Method:
+    """A fresh instance of a registered method, named."""
+    factory = METHODS.get(name)
+    if factory is None:
+        raise UnknownMethodError(name, list(METHODS))
+    method = factory()
+    method.name = name
+    return method
