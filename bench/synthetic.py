@@ -56,3 +56,22 @@ def add_articles(store: Store, start: int, n: int, seed: int = 0, batch: int = 5
         count = min(batch, start + n - offset)
         store.write_articles(synthetic_articles(offset, count),
                              clustered_vectors(count, seed, offset), MODEL_ID)
+
+
+class SyntheticEmbedder(StoredVectorsOnly):
+    """Encodes a text as a unit vector near one of the corpus's topic centres, picked by
+    the text's hash, so new articles join existing topics without a model."""
+
+    def __init__(self, seed: int = 0, topics: int = 200) -> None:
+        self.centres = clustered_vectors(topics * 50, seed)[::50]
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False):
+        import hashlib
+
+        out = np.empty((len(texts), DIMENSION), dtype=np.float32)
+        for row, text in enumerate(texts):
+            digest = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+            rng = np.random.default_rng(digest)
+            vector = self.centres[digest % len(self.centres)] + 0.05 * rng.standard_normal(DIMENSION)
+            out[row] = vector / np.linalg.norm(vector)
+        return out

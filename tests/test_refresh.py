@@ -199,3 +199,18 @@ def test_approximate_neighbours_give_the_exact_lists_on_a_small_site(tmp_path):
     approximate_lists = all_lists(approximate)
     mismatched = [a for a, links in all_lists(exact).items() if approximate_lists[a] != links]
     assert len(mismatched) <= 4, f"HNSW recall fell: {len(mismatched)} of 400 lists differ"
+
+
+def test_adding_through_the_api_with_update_lists_matches_a_refresh(tmp_path):
+    articles, extra = make_corpus(250, seed=12), make_corpus(12, seed=13, prefix="n")
+    for name in ("api", "refresh"):
+        build(tmp_path / f"{name}.db", articles)
+    with Recommender(tmp_path / "api.db", embedder=HashingEmbedder(64)) as rec:
+        rec.vectors()  # cached, so each add updates the in-memory table
+        for article in extra:
+            rec.add(article, update_lists=True)
+        assert rec.refresh(k=K).lists == 0, "nothing left for refresh to do"
+    with Recommender(tmp_path / "refresh.db", embedder=HashingEmbedder(64)) as rec:
+        rec.add(extra)
+        rec.refresh(k=K)
+    assert all_lists(tmp_path / "api.db") == all_lists(tmp_path / "refresh.db")

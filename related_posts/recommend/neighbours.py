@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-MAX_BLOCK_BYTES = 512 * 2**20
+MAX_BLOCK_BYTES = 256 * 2**20
 # Scores are reported to this many decimals. The float32 product only selects the
 # candidates; their scores are then recomputed in float64 and rounded, so a list does not
 # depend on which other queries shared its block (BLAS kernels round differently by

@@ -16,7 +16,14 @@ from .embed import Embedder, load_embedder, model_id_for
 from .neighbours import top_k
 from .parse import Document, parse_document
 from .rank import RankingOptions
-from .refresh import ProgressFactory, RefreshReport, rank_neighbours, refresh_store
+from .refresh import (
+    ProgressFactory,
+    RefreshReport,
+    list_floors,
+    rank_neighbours,
+    refresh_store,
+    update_lists,
+)
 from .render import RenderOptions, make_teaser, rewrite
 
 DEFAULT_DB = "related-posts.db"
@@ -87,7 +94,12 @@ class Recommender:
             raise ModelMismatchError(self.store.path, bound[0], bound[1], wanted, dimension)
         self._model_name = model or (bound[0] if bound else None)
         self._embedder = embedder
+        # Vectors and list floors kept in memory between calls; valid while no other
+        # connection has committed (PRAGMA data_version unchanged).
         self._vectors: VectorTable | None = None
+        self._version = -1
+        self._floors: np.ndarray | None = None
+        self._floors_k: int | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -107,13 +119,19 @@ class Recommender:
 
     # -- writing -------------------------------------------------------------------------
 
-    def add(self, articles: Article | Iterable[Article | Skipped]) -> AddReport:
+    def add(self, articles: Article | Iterable[Article | Skipped], *,
+            update_lists: bool = False) -> AddReport:
         """Store articles and embed the new or changed ones, batch by batch.
 
         Unchanged content (same id, same content hash) is neither rewritten nor
         re-embedded. A second article with an id already seen in this call is skipped and
         reported, as is any :class:`Skipped` passed in by a source reader. Each batch is
-        one transaction. Related lists are computed by :meth:`refresh`.
+        one transaction.
+
+        With ``update_lists``, each batch also computes the lists of its new and changed
+        articles and enters them into the older lists they beat (the incremental part of
+        :meth:`refresh`, from vectors kept in memory: milliseconds per article). Without
+        it, lists are brought up to date by :meth:`refresh`.
         """
         if isinstance(articles, Article):
             articles = [articles]
@@ -130,24 +148,50 @@ class Recommender:
             seen.add(item.id)
             batch.append(item)
             if len(batch) >= self.batch_size:
-                self._write_batch(batch, report)
+                self._write_batch(batch, report, update_lists)
                 batch = []
         if batch:
-            self._write_batch(batch, report)
+            self._write_batch(batch, report, update_lists)
         return report
 
-    def _write_batch(self, batch: list[Article], report: AddReport) -> None:
+    def _write_batch(self, batch: list[Article], report: AddReport, update_lists: bool) -> None:
         stored = self.store.content_hashes([a.id for a in batch])
         fresh = [a for a in batch if stored.get(a.id) != a.content_hash]
         report.unchanged += len(batch) - len(fresh)
         if not fresh:
             return
+        cached = self._vectors is not None and self._version == self.store.data_version()
         vectors = self._encode([a.text for a in fresh])
         self.store.bind_model(self.embedder.model_id, self.embedder.dimension)
         self.store.write_articles(fresh, vectors, self.embedder.model_id)
         report.updated += sum(1 for a in fresh if a.id in stored)
         report.added += sum(1 for a in fresh if a.id not in stored)
-        self._vectors = None
+        if cached:
+            # Our own commits leave data_version as it was: keep the cache in step.
+            self._vectors, positions = self._vectors.with_rows(
+                [a.id for a in fresh], [a.content_hash for a in fresh], vectors)
+            if self._floors is not None:
+                self._floors = np.insert(self._floors, positions, -np.inf)
+        else:
+            self._vectors = None
+        if update_lists:
+            self._update_lists([a.id for a in fresh])
+
+    def _update_lists(self, ids: list[str]) -> None:
+        k = self._floors_k if self._floors is not None else self.store.list_k()
+        if k is None:
+            return  # no lists yet: the first refresh computes them all
+        table = self.vectors()
+        options = replace(self.ranking, k=k)
+        if self._floors is None or self._floors_k != k:
+            self._floors, self._floors_k = list_floors(self.store, table, k), k
+        rows = np.array([table.row_of[i] for i in ids], dtype=np.int64)
+        neighbours = top_k(table.matrix[rows], table.matrix, options.candidates)
+        is_due = np.zeros(len(table), dtype=bool)
+        is_due[rows] = True
+        model_id = self.store.model()[0]
+        update_lists(self.store, table, rows, neighbours, rows.tolist(), is_due, self._floors,
+                     options, model_id)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.encode(texts, batch_size=32)
@@ -170,21 +214,24 @@ class Recommender:
             neighbours=neighbours, progress=progress, batch_size=self.batch_size,
         )
         self._vectors = None if dry_run else table
+        self._version = self.store.data_version()
+        self._floors = None
         return report
 
     def remove(self, ids: str | Iterable[str]) -> int:
         """Delete articles; they leave every list at once, and the lists that held them
         are refilled by the next refresh. Returns how many were removed."""
         removed = self.store.delete_articles([ids] if isinstance(ids, str) else list(ids))
-        self._vectors = None
+        self._vectors, self._floors = None, None
         return removed
 
     # -- reading -------------------------------------------------------------------------
 
     def vectors(self) -> VectorTable:
         """Every current vector in the store (cached until the next write)."""
-        if self._vectors is None:
-            self._vectors = self.store.vectors()
+        version = self.store.data_version()
+        if self._vectors is None or version != self._version:
+            self._vectors, self._version, self._floors = self.store.vectors(), version, None
         return self._vectors
 
     def related(self, article_id: str, k: int = 5) -> list[RelatedItem]:

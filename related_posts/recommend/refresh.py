@@ -162,7 +162,7 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
     rows = np.array([table.row_of[i] for i in due_ids], dtype=np.int64)
     is_due = np.zeros(len(table), dtype=bool)
     is_due[rows] = True
-    floors = _floors(store, table, options.k)
+    floors = list_floors(store, table, options.k)
     approximate = neighbours == "approximate" or (
         neighbours == "auto" and len(table) >= APPROXIMATE_FROM and len(rows) * 10 >= len(table)
     )
@@ -179,22 +179,38 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
     bar = bar_factory(total=len(rows), desc="related lists", unit="article")
     for start in range(0, len(rows), list_block):
         block = rows[start : start + list_block]
-        lists = _compute_lists(table, block, search(block), options)
         new_rows = [r for r in block if table.ids[r] in changed]
-        updates = _offer_to_other_lists(store, table, new_rows, is_due, floors, options)
-        if len(report.sample) < SAMPLE_SIZE:
-            _add_to_sample(report, store, {**lists, **updates})
-        written = {**lists, **updates}
-        hashes = {i: table.content_hashes[table.row_of[i]] for i in written}
-        store.write_lists(written, hashes, model_id, options.k)
-        for article_id, links in written.items():
-            floors[table.row_of[article_id]] = _floor(links, options.k)
-        is_due[block] = False
-        report.recomputed += len(lists)
-        report.propagated += len(updates)
+        recomputed, propagated = update_lists(
+            store, table, block, search(block), new_rows, is_due, floors, options, model_id,
+            report.sample if len(report.sample) < SAMPLE_SIZE else None,
+        )
+        report.recomputed += recomputed
+        report.propagated += propagated
         bar.update(len(block))
     bar.close()
     return table
+
+
+def update_lists(store: Store, table: VectorTable, block: np.ndarray,
+                 neighbours: tuple[np.ndarray, np.ndarray], new_rows: Sequence[int],
+                 is_due: np.ndarray, floors: np.ndarray, options: RankingOptions, model_id: str,
+                 sample: list[dict[str, Any]] | None = None) -> tuple[int, int]:
+    """Compute the lists of ``block`` (rows of ``table``) from their ``neighbours``, enter
+    the ``new_rows`` among them into other up-to-date lists they beat, and commit both in
+    one transaction. ``is_due`` and ``floors`` are updated in place. Returns how many
+    lists were recomputed and how many older lists were updated.
+    """
+    lists = _compute_lists(table, block, neighbours, options)
+    updates = _offer_to_other_lists(store, table, new_rows, is_due, floors, options)
+    written = {**lists, **updates}
+    if sample is not None:
+        _add_to_sample(sample, store, written)
+    hashes = {i: table.content_hashes[table.row_of[i]] for i in written}
+    store.write_lists(written, hashes, model_id, options.k)
+    for article_id, links in written.items():
+        floors[table.row_of[article_id]] = _floor(links, options.k)
+    is_due[block] = False
+    return len(lists), len(updates)
 
 
 def _resolve(embedder: Embedder | Callable[[], Embedder]) -> Embedder:
@@ -206,7 +222,8 @@ def _floor(links: Sequence[tuple[str, float]], k: int) -> float:
     return float(links[-1][1]) if len(links) >= k else -np.inf
 
 
-def _floors(store: Store, table: VectorTable, k: int) -> np.ndarray:
+def list_floors(store: Store, table: VectorTable, k: int) -> np.ndarray:
+    """The score a newcomer must beat to enter each article's list, row-aligned."""
     floors = np.full(len(table), -np.inf, dtype=np.float32)
     for article_id, (size, min_score) in store.list_floors().items():
         row = table.row_of.get(article_id)
@@ -287,12 +304,12 @@ def _offer_to_other_lists(store: Store, table: VectorTable, new_rows: Sequence[i
     return updates
 
 
-def _add_to_sample(report: RefreshReport, store: Store,
+def _add_to_sample(sample: list[dict[str, Any]], store: Store,
                    lists: dict[str, list[tuple[str, float]]]) -> None:
     wanted = list(lists)[: SAMPLE_SIZE * 4]
     before = store.stored_lists(wanted)
     for article_id in wanted:
         after = [i for i, _ in lists[article_id]]
         previous = [i for i, _ in before[article_id]]
-        if after != previous and len(report.sample) < SAMPLE_SIZE:
-            report.sample.append({"id": article_id, "before": previous, "after": after})
+        if after != previous and len(sample) < SAMPLE_SIZE:
+            sample.append({"id": article_id, "before": previous, "after": after})

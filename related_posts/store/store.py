@@ -6,6 +6,7 @@ a crash leaves either the whole batch or none of it.
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -54,6 +55,35 @@ class VectorTable:
     def row_of(self) -> dict[str, int]:
         """Row index of each article id."""
         return {article_id: row for row, article_id in enumerate(self.ids)}
+
+    def with_rows(self, ids: Sequence[str], hashes: Sequence[str], vectors: np.ndarray
+                  ) -> tuple["VectorTable", np.ndarray]:
+        """A copy with these rows replaced, or inserted where id order puts them.
+
+        Also returns the insertion positions (old row numbering, as ``np.insert`` takes
+        them) so arrays aligned with this table can be kept aligned with the new one.
+        """
+        matrix, content_hashes = self.matrix, list(self.content_hashes)
+        fresh: list[tuple[str, str, np.ndarray]] = []
+        for article_id, content, vector in zip(ids, hashes, vectors):
+            row = self.row_of.get(article_id)
+            if row is None:
+                fresh.append((article_id, content, vector))
+                continue
+            if matrix is self.matrix:
+                matrix = matrix.copy()
+            matrix[row] = vector
+            content_hashes[row] = content
+        fresh.sort(key=lambda entry: entry[0])
+        positions = np.array([bisect.bisect_left(self.ids, f[0]) for f in fresh], dtype=np.int64)
+        if fresh:
+            matrix = np.insert(matrix, positions, np.stack([f[2] for f in fresh]), axis=0)
+            merged_ids, merged_hashes = list(self.ids), content_hashes
+            for offset, (position, (article_id, content, _)) in enumerate(zip(positions, fresh)):
+                merged_ids.insert(int(position) + offset, article_id)
+                merged_hashes.insert(int(position) + offset, content)
+            return VectorTable(merged_ids, merged_hashes, matrix), positions
+        return VectorTable(list(self.ids), content_hashes, matrix), positions
 
 
 @dataclass(frozen=True)
@@ -383,8 +413,16 @@ class Store:
             is not None
         )
 
-    def related_count(self) -> int:
-        return self.db.execute("select count(distinct article_id) from related").fetchone()[0]
+    def list_k(self) -> int | None:
+        """The ``k`` most lists were computed with (None before the first refresh)."""
+        row = self.db.execute(
+            "select k from list_state group by k order by count(*) desc limit 1"
+        ).fetchone()
+        return row[0] if row else None
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (SQLite ``PRAGMA data_version``)."""
+        return self.db.execute("pragma data_version").fetchone()[0]
 
 
 def _chunks(ids: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
