@@ -19,20 +19,27 @@ from .errors import (
 )
 from .recommend import (
     AddReport,
+    AuditOptions,
+    AuditReport,
     Document,
     HashingEmbedder,
+    NoArticleError,
+    ParseError,
     Recommender,
     RefreshReport,
     RenderOptions,
     Skipped,
+    decode_page,
     load_embedder,
     parse_document,
+    parse_records,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AddReport", "Article", "Document", "HashingEmbedder", "InputError", "ModelMismatchError",
+    "AddReport", "Article", "AuditOptions", "AuditReport", "NoArticleError", "ParseError",
+    "decode_page", "parse_records", "Document", "HashingEmbedder", "InputError", "ModelMismatchError",
     "ModelNotFoundError", "NotEmbeddedError", "Recommender", "RefreshReport", "RelatedItem",
     "RelatedPostsError", "RenderOptions", "Skipped", "StoreError", "TailItem",
     "UnknownArticleError", "load_embedder", "parse_document",

@@ -14,12 +14,12 @@ from . import demo as demo_data
 from .errors import RelatedPostsError
 from .eval.command import eval_command
 from .recommend.embed import DEFAULT_MODEL
-from .recommend.parse import FORMATS, parse_document
 from .recommend.neighbours import APPROXIMATE_FROM
+from .recommend.parse import FORMATS, decode_page, parse_document
 from .recommend.recommender import DB_ENV, DEFAULT_DB, Recommender
 from .recommend.refresh import NEIGHBOUR_MODES
 from .recommend.render import RenderOptions
-from .sources import FieldMap, decode, expand_paths, read_file
+from .sources import FieldMap, expand_paths, read_file
 
 
 class _Group(click.Group):
@@ -408,14 +408,14 @@ def _require_store(db: str) -> None:
 
 
 def _read_page(page: str) -> str:
+    """The page's text; a declared or guessed charset is reported on stderr."""
     data = sys.stdin.buffer.read() if page == "-" else Path(page).read_bytes()
-    text = decode(data, page, html=page.lower().endswith((".html", ".htm")))
-    if not isinstance(text, str):
-        raise click.ClickException(str(text))
+    text, warnings = decode_page(data, page)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     if not text.strip():
         raise click.ClickException(f"{page}: empty file; expected an article page")
     return text
-
 
 
 cli.add_command(eval_command)

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from .article import Article, TailItem
+from .errors import InputError
 from .recommend.parse import parse_document
 from .recommend.recommender import Skipped
 
@@ -133,6 +134,8 @@ def page_to_article(text: str, path: Path, root: Path) -> Article | Skipped:
     """One page file as an article; its id is its path under ``root`` without extension."""
     try:
         document = parse_document(text, filename=path.name)
+    except InputError as exc:
+        return Skipped(str(path), exc.reason)
     except ValueError as exc:
         return Skipped(str(path), str(exc))
     if not document.title:

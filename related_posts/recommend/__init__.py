@@ -1,14 +1,16 @@
 """Parse pages, embed articles, find neighbours, rank and render related lists."""
 
 from .embed import DEFAULT_MODEL, Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
-from .parse import Document, parse_document
+from .audit import AuditOptions, AuditReport
+from .parse import Document, NoArticleError, ParseError, decode_page, parse_document, parse_records
 from .rank import RankingOptions
 from .recommender import AddReport, Recommender, Skipped, default_db_path
 from .refresh import RefreshReport
 from .render import RenderOptions, rewrite
 
 __all__ = [
-    "DEFAULT_MODEL", "AddReport", "Document", "Embedder", "HashingEmbedder", "RankingOptions",
+    "DEFAULT_MODEL", "AddReport", "AuditOptions", "AuditReport", "Document", "NoArticleError",
+    "ParseError", "decode_page", "parse_records", "Embedder", "HashingEmbedder", "RankingOptions",
     "Recommender", "RefreshReport", "RenderOptions", "SentenceTransformerEmbedder", "Skipped",
     "default_db_path", "load_embedder", "parse_document", "rewrite",
 ]

@@ -1,7 +1,20 @@
 """Write a new related-posts tail in the page's own format and shape.
 
 Pure functions. ``rewrite(document, items)`` keeps ``document.prefix`` and
-``document.suffix`` byte for byte and puts the new tail between them.
+``document.suffix`` byte for byte and puts the new tail between them:
+
+- text and Markdown: the page's own heading line(s) (``## Related``, ``**Read next**``, an
+  underlined heading), item layout (title and teaser paragraphs, bullets, numbered lists,
+  Markdown links, URLs on their own line), teaser separator, ellipsis and line ends; a
+  page without a tail gets ``Related Posts`` (``## Related Posts`` and a list of links in
+  Markdown) after one blank line;
+- HTML: a ``<section class="related-posts">`` block in place of the old block, or after
+  the article; every title, teaser and URL escaped, ``javascript:`` and ``data:`` URLs
+  dropped;
+- JSON: only the ``related`` value is replaced (or the key added), in the record's indent.
+
+Rewriting a page with the tail it already has (same items, default options) gives the
+page back unchanged.
 """
 
 from __future__ import annotations
@@ -10,7 +23,7 @@ import html
 import json
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 from urllib.parse import urlsplit
 
 from ..article import TailItem
@@ -22,11 +35,24 @@ HTML_CLASS = "related-posts"
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """How the new tail looks. ``heading=None`` keeps the page's own heading."""
+    """How the new tail looks.
+
+    ``heading``: heading text (``None`` keeps the page's own, else "Related Posts");
+    ``max_items``: at most this many items (``None``: all given); ``teaser_chars``: teasers
+    longer than this are cut at a word boundary (0: no teasers); ``show_scores``: print
+    each item's similarity score.
+    """
 
     heading: str | None = None
     teaser_chars: int = 80
     show_scores: bool = False
+    max_items: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.teaser_chars < 0:
+            raise ValueError(f"teaser_chars must be 0 or more, got {self.teaser_chars}")
+        if self.max_items is not None and self.max_items < 0:
+            raise ValueError(f"max_items must be 0 or more, got {self.max_items}")
 
 
 def make_teaser(body: str, max_chars: int = 80, ellipsis: str = "...") -> str:
@@ -40,60 +66,127 @@ def make_teaser(body: str, max_chars: int = 80, ellipsis: str = "...") -> str:
 
 def rewrite(document: Document, items: Sequence[TailItem], options: RenderOptions | None = None,
             scores: Sequence[float] | None = None) -> str:
-    """The document with its tail replaced by ``items`` (or a tail appended if it had none)."""
+    """The document with its tail replaced by ``items`` (or a tail added if it had none)."""
     options = options or RenderOptions()
-    scores = scores if options.show_scores else None
-    if document.format == "json":
-        return render_json(document, items, scores)
-    tail = render_tail(document, items, options, scores)
-    return document.prefix + tail + document.suffix
+    if _unchanged(document, items, options):
+        return document.text
+    return document.prefix + render_tail(document, items, options, scores) + document.suffix
+
+
+def _unchanged(document: Document, items: Sequence[TailItem], options: RenderOptions) -> bool:
+    """Whether the new tail is the old one: then the page is left exactly as it was."""
+    return (document.has_tail and tuple(items) == document.tail and options.heading is None
+            and not options.show_scores and options.max_items is None
+            and all(len(i.teaser) <= options.teaser_chars for i in items))
 
 
 def render_tail(document: Document, items: Sequence[TailItem],
                 options: RenderOptions | None = None,
                 scores: Sequence[float] | None = None) -> str:
-    """Only the new tail, shaped like the page's existing one."""
+    """Only the new tail, shaped like the page's existing one (what goes between
+    ``document.prefix`` and ``document.suffix``)."""
     options = options or RenderOptions()
-    scores = scores if options.show_scores else None
+    chosen = list(items)[: options.max_items] if options.max_items is not None else list(items)
+    scores = list(scores)[: len(chosen)] if (scores is not None and options.show_scores) else None
+    chosen = [_with_teaser(item, options.teaser_chars, document.ellipsis) for item in chosen]
     if document.format == "html":
-        return render_html_block(items, options.heading or DEFAULT_HEADING, scores)
-    heading = options.heading or document.tail_heading or _default_heading(document)
-    lead = _separator(document.prefix) if not document.has_tail else ""
-    style = document.tail_style if document.has_tail else (
-        "links" if document.format == "markdown" else "blocks"
-    )
-    lines = [heading, ""]
+        heading = options.heading or document.tail_heading or DEFAULT_HEADING
+        return render_html_block(chosen, _plain_heading(heading), scores)
+    if document.format == "json":
+        return _json_tail(document, chosen, scores)
+    return _text_tail(document, chosen, options, scores)
+
+
+def _with_teaser(item: TailItem, max_chars: int, ellipsis: str) -> TailItem:
+    if max_chars == 0:
+        teaser = ""
+    elif len(item.teaser) > max_chars:
+        teaser = make_teaser(item.teaser, max_chars, ellipsis)
+    else:
+        teaser = item.teaser
+    return TailItem(title=item.title, teaser=teaser, url=item.url)
+
+
+def _plain_heading(heading: str) -> str:
+    """A page heading such as "Related posts:" as the text of an ``<h2>``."""
+    return re.sub(r"[\s:|»›>–—-]+$", "", heading.strip()) or DEFAULT_HEADING
+
+
+# -- text and Markdown -----------------------------------------------------------------------
+
+
+def _text_tail(document: Document, items: Sequence[TailItem], options: RenderOptions,
+               scores: Sequence[float] | None) -> str:
+    layout = document.layout
+    newline = layout.newline
+    markdown = document.format == "markdown"
+    if document.has_tail:
+        style = document.tail_style
+        heading_lines = list(layout.heading_lines) or [document.tail_heading or DEFAULT_HEADING]
+        if options.heading is not None:
+            heading_lines = _restyle_heading(options.heading, heading_lines)
+        blank_after_heading, blank_between = layout.blank_after_heading, layout.blank_between
+        url_own_line = layout.url_own_line
+        separator = layout.teaser_separator or " — "
+        bullet = layout.bullet
+        lead = ""
+    else:
+        style = "links" if markdown else "blocks"
+        text = options.heading or DEFAULT_HEADING
+        heading_lines = [f"## {text}" if markdown else text]
+        blank_after_heading, blank_between = True, style == "blocks"
+        url_own_line, separator, bullet = style == "blocks", " — ", "-"
+        lead = _separator(document.prefix, newline)
+    lines = list(heading_lines)
+    if blank_after_heading:
+        lines.append("")
     for index, item in enumerate(items):
         score = f" ({scores[index]:.2f})" if scores else ""
         title = _one_line(item.title)
         teaser = _one_line(item.teaser)
+        url = _text_url(item.url)
         if style == "blocks":
             lines.append(title + score)
-            if item.url:
-                lines.append(item.url)
+            if url:
+                lines.append(url)
             lines.append("")
             if teaser:
                 lines.extend([teaser, ""])
+            continue
+        if markdown:
+            title = _md_escape(title)  # a title must not open or close a link
+        if style == "links" and url:
+            entry = f"[{title}]({_md_url(url)})"
         else:
-            if style == "links" and item.url:
-                entry = f"[{_md_escape(title)}]({item.url})"
-            else:
-                entry = title + (f" {item.url}" if item.url else "")
-            marker = f"{index + 1}." if style == "numbered" else "-"
-            lines.append(f"{marker} {entry}{score}" + (f" — {teaser}" if teaser else ""))
-    return lead + "\n".join(lines).rstrip("\n") + "\n"
+            entry = title + (f" {url}" if url and not url_own_line else "")
+        marker = f"{index + 1}. " if style == "numbered" else "" if style == "lines" else f"{bullet} "
+        lines.append(f"{marker}{entry}{score}" + (f"{separator}{teaser}" if teaser else ""))
+        if url and url_own_line and style != "links":
+            lines.append(url)
+        if blank_between:
+            lines.append("")
+    while lines and lines[-1] == "":
+        lines.pop()
+    return lead + newline.join(lines) + newline
 
 
-def _default_heading(document: Document) -> str:
-    return f"## {DEFAULT_HEADING}" if document.format == "markdown" else DEFAULT_HEADING
+def _restyle_heading(text: str, old: list[str]) -> list[str]:
+    """``text`` dressed like the page's heading: ``## x``, ``**x**``, ``x:``, underlined."""
+    match = re.match(r"^(\s*(?:#{1,6}\s+)?[*_]*)(.*?)([*_]*[\s:]*)$", old[0])
+    prefix, suffix = (match.group(1), match.group(3)) if match else ("", "")
+    line = f"{prefix}{text}{suffix}"
+    if len(old) > 1 and old[1].strip():
+        return [line, old[1].strip()[0] * len(line)]
+    return [line]
 
 
-def _separator(prefix: str) -> str:
-    """Newlines needed so an appended tail starts after one blank line."""
+def _separator(prefix: str, newline: str = "\n") -> str:
+    """Line breaks needed so an appended tail starts after one blank line."""
     if not prefix:
         return ""
-    trailing = len(prefix) - len(prefix.rstrip("\n"))
-    return "\n" * max(0, 2 - trailing)
+    trailing = len(prefix) - len(prefix.rstrip("\r\n"))
+    ends = prefix[len(prefix) - trailing:].count("\n") if trailing else 0
+    return newline * max(0, 2 - ends)
 
 
 def _one_line(text: str) -> str:
@@ -101,14 +194,30 @@ def _one_line(text: str) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return re.sub(r"([\[\]])", r"\\\1", text)
+    return re.sub(r"([\[\]\\])", r"\\\1", text)
+
+
+def _md_url(url: str) -> str:
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
+def _text_url(url: str | None) -> str | None:
+    """A URL safe to print in a text or Markdown tail (which may later become HTML)."""
+    safe = safe_url(url)
+    return safe.replace(" ", "%20") if safe else None
+
+
+# -- HTML ------------------------------------------------------------------------------------
 
 
 def safe_url(url: str | None) -> str | None:
     """``url`` if it is http(s) or relative; ``None`` for ``javascript:``, ``data:`` and the like."""
     if not url:
         return None
-    scheme = urlsplit(url.strip()).scheme.lower()
+    cleaned = re.sub(r"[\x00-\x20\x7f]+", "", url)  # browsers ignore these inside a scheme
+    if not cleaned:
+        return None
+    scheme = urlsplit(cleaned).scheme.lower()
     return url.strip() if scheme in ("", "http", "https") else None
 
 
@@ -135,15 +244,45 @@ def render_html_block(items: Sequence[TailItem], heading: str = DEFAULT_HEADING,
     )
 
 
-def render_json(document: Document, items: Sequence[TailItem],
-                scores: Sequence[float] | None = None) -> str:
-    """The JSON record with its ``related`` field replaced."""
-    record = dict(document.meta.get("record") or {"title": document.title, "body": document.body})
+# -- JSON ------------------------------------------------------------------------------------
+
+
+def _json_entries(items: Sequence[TailItem], scores: Sequence[float] | None
+                  ) -> list[dict[str, Any]]:
     related = []
     for index, item in enumerate(items):
         entry = item.to_dict()
         if scores:
             entry["score"] = round(float(scores[index]), 4)
         related.append(entry)
-    record["related"] = related
-    return json.dumps(record, ensure_ascii=False, indent=2) + "\n"
+    return related
+
+
+def _json_tail(document: Document, items: Sequence[TailItem],
+               scores: Sequence[float] | None) -> str:
+    """The new ``related`` value (or ``, "related": [...]`` when the record had none),
+    indented like the record around it."""
+    meta = document.meta
+    newline, key_indent = meta.get("newline", "\n"), meta.get("key_indent", "")
+    if meta.get("indented"):
+        value = json.dumps(_json_entries(items, scores), ensure_ascii=meta.get("ensure_ascii", False),
+                           indent=meta.get("indent") or "  ")
+        value = value.replace("\n", newline + key_indent)
+    else:
+        value = json.dumps(_json_entries(items, scores), ensure_ascii=meta.get("ensure_ascii", False))
+    if meta.get("related_key"):
+        return value
+    comma = "," if meta.get("has_keys") else ""
+    gap = newline + key_indent if meta.get("indented") else (" " if comma else "")
+    return f'{comma}{gap}"related": {value}'
+
+
+def render_json(document: Document, items: Sequence[TailItem],
+                scores: Sequence[float] | None = None) -> str:
+    """The JSON record with its ``related`` field replaced (every other byte kept)."""
+    if "indent" not in document.meta:  # a Document built by hand, without spans
+        record = dict(document.meta.get("record") or {"title": document.title,
+                                                      "body": document.body})
+        record["related"] = _json_entries(items, scores)
+        return json.dumps(record, ensure_ascii=False, indent=2) + "\n"
+    return document.prefix + _json_tail(document, items, scores) + document.suffix
