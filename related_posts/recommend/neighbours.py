@@ -13,10 +13,10 @@ from typing import Sequence
 import numpy as np
 
 MAX_BLOCK_BYTES = 256 * 2**20
-# Scores are reported to this many decimals. The float32 product only selects the
-# candidates; their scores are then recomputed in float64 and rounded, so a list does not
-# depend on which other queries shared its block (BLAS kernels round differently by
-# block shape) and equal scores fall back to row order. Incremental updates, full
+# Scores are reported to this many decimals. The blocked product only selects the
+# candidates; their scores are then recomputed pair by pair (see exact_scores) and
+# rounded, so a list does not depend on which other queries shared its block (BLAS
+# kernels round differently by block shape) and equal scores fall back to row order. Incremental updates, full
 # recomputes and resumed runs therefore agree exactly.
 SCORE_DECIMALS = 6
 
@@ -74,12 +74,15 @@ def top_k(
 
 
 def exact_scores(queries: np.ndarray, matrix: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """``queries[i] . matrix[columns[i, j]]`` in float64, rounded to SCORE_DECIMALS."""
-    gathered = matrix[columns].astype(np.float64)
-    # A batch of matrix-vector products (BLAS); in float64 the sums carry no visible
-    # rounding, so the 6-decimal scores agree however the pairs were batched.
-    scores = np.matmul(gathered, queries.astype(np.float64)[:, :, None])[..., 0]
-    return np.round(scores, SCORE_DECIMALS).astype(np.float32)
+    """``queries[i] . matrix[columns[i, j]]``, rounded to SCORE_DECIMALS.
+
+    Elementwise products, then numpy's pairwise sum over each pair's own contiguous row:
+    the result for a pair depends on its two vectors only, never on how many pairs were
+    computed together (a BLAS product does not promise that), and it is cheaper than
+    recomputing in float64.
+    """
+    products = matrix[columns] * queries[:, None, :]
+    return np.round(products.sum(axis=-1, dtype=np.float32), SCORE_DECIMALS)
 
 
 def _stable(best: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
