@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from related_posts.recommend import parse as parse_module
+from related_posts.recommend.parse import html as html_module
 from related_posts.recommend.parse import (
     NoArticleError,
     ParseError,
@@ -155,7 +156,7 @@ def test_pages_without_an_article_raise_no_article(html):
 
 
 def test_large_page_is_parsed_with_a_warning(monkeypatch):
-    monkeypatch.setattr(parse_module, "LARGE_PAGE", 100_000)
+    monkeypatch.setattr(html_module, "LARGE_PAGE", 100_000)
     blob = "<script>var data = '" + "x" * 300_000 + "';</script>"
     html = "<html><head>" + blob + "</head><body><article><h1>Flood</h1>" + _article() + "</article></body></html>"
     doc = parse_document(html, filename="big.html")

@@ -1,0 +1,125 @@
+"""JSON records: the article fields and the ``related`` list, with exact offsets."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Sequence
+
+from ...article import TailItem
+from .document import Document, ParseError, _where
+from .text import _newline_of
+
+
+# -- JSON ------------------------------------------------------------------------------------
+
+_TITLE_KEYS = ("title", "headline", "name")
+_BODY_KEYS = ("body", "text", "content", "articleBody", "article_body", "body_text")
+_RELATED_KEYS = ("related", "related_posts", "relatedPosts", "related_articles",
+                 "relatedArticles", "tail")
+_ITEM_TITLE_KEYS = ("title", "headline", "name")
+_ITEM_URL_KEYS = ("url", "link", "href", "permalink")
+_ITEM_TEASER_KEYS = ("teaser", "excerpt", "summary", "description", "snippet")
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+
+
+def parse_json(text: str, *, filename: str | None = None) -> Document:
+    """One JSON record: ``title`` (or ``headline``), ``body`` (or ``text``, ``content``,
+    ``articleBody``) and an optional ``related`` list of ``{"title", "url", "teaser"}``
+    objects (or plain titles).
+
+    The tail span is the ``related`` value in the text, so a rewrite replaces only it and
+    keeps every other byte; a record without one gets an empty span after its last value,
+    where a ``"related"`` key is inserted.
+    """
+    where = _where(filename)
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(where, f"invalid JSON ({exc.msg} at line {exc.lineno}, column "
+                         f"{exc.colno}); expected one object with 'title' and 'body'") from None
+    if isinstance(record, list):
+        raise ParseError(where, f"holds a list of {len(record)} records; a page is one object "
+                         "(use parse on the file to read every record, or ingest it)")
+    if not isinstance(record, dict):
+        raise ParseError(where, f"holds a JSON {type(record).__name__}; expected one object "
+                         "with 'title' and 'body' (or 'text')")
+    spans, closing = _top_level_spans(text)
+    related_key = next((k for k in _RELATED_KEYS if k in record), None)
+    related = record.get(related_key) if related_key else None
+    items = tuple(_json_item(r) for r in related if _json_item(r) is not None) \
+        if isinstance(related, list) else ()
+    layout = _json_layout(text, spans, related_key)
+    if related_key and related_key in spans:
+        tail_start, tail_end = spans[related_key]
+    else:
+        tail_start = tail_end = max((end for _, end in spans.values()), default=closing)
+    return Document(
+        text=text,
+        format="json",
+        title=_json_text(_first(record, _TITLE_KEYS)),
+        body=_json_text(_first(record, _BODY_KEYS)),
+        tail=items,  # type: ignore[arg-type]
+        tail_start=tail_start,
+        tail_end=tail_end,
+        tail_style="json",
+        meta={"record": record, "related_key": related_key if related_key in spans else None,
+              "has_keys": bool(spans), **layout},
+    )
+
+
+def _first(record: dict[str, Any], keys: Sequence[str]) -> Any:
+    return next((record[k] for k in keys if record.get(k) not in (None, "")), "")
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, list):
+        return "\n\n".join(_json_text(v) for v in value if v not in (None, ""))
+    return "" if value is None else str(value).strip()
+
+
+def _json_item(value: Any) -> TailItem | None:
+    if isinstance(value, str) and value.strip():
+        return TailItem(title=value.strip())
+    if not isinstance(value, dict):
+        return None
+    title = _json_text(_first(value, _ITEM_TITLE_KEYS))
+    url = _first(value, _ITEM_URL_KEYS) or None
+    if not title and not url:
+        return None
+    return TailItem(title=title or str(url), teaser=_json_text(_first(value, _ITEM_TEASER_KEYS)),
+                    url=str(url) if url else None)
+
+
+def _top_level_spans(text: str) -> tuple[dict[str, tuple[int, int]], int]:
+    """``{key: (value_start, value_end)}`` of the top-level object, and the offset of its
+    closing brace. ``text`` is already known to be one valid JSON object."""
+    decoder = json.JSONDecoder()
+    spans: dict[str, tuple[int, int]] = {}
+    i = _JSON_WS.match(text, 0).end() + 1  # past "{"
+    i = _JSON_WS.match(text, i).end()
+    while text[i] != "}":
+        key, i = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
+        i = _JSON_WS.match(text, i).end() + 1  # past ":"
+        i = _JSON_WS.match(text, i).end()
+        _, end = decoder.raw_decode(text, i)
+        spans[key] = (i, end)
+        i = _JSON_WS.match(text, end).end()
+        if text[i] == ",":
+            i = _JSON_WS.match(text, i + 1).end()
+    return spans, i
+
+
+def _json_layout(text: str, spans: dict[str, tuple[int, int]], key: str | None
+                 ) -> dict[str, Any]:
+    """Indentation and escaping of the record, so a new ``related`` value matches it."""
+    newline = _newline_of(text)
+    anchor = spans[key][0] if key in spans else (min(s for s, _ in spans.values())
+                                                 if spans else 0)
+    line_start = text.rfind("\n", 0, anchor) + 1
+    indented = "\n" in text.strip()
+    key_indent = re.match(r"[ \t]*", text[line_start:]).group() if indented else ""
+    unit = key_indent or ("  " if indented else "")
+    ascii_only = text.isascii() and "\\u" in text
+    return {"newline": newline, "key_indent": key_indent, "indent": unit,
+            "ensure_ascii": ascii_only, "indented": indented}
