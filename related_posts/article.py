@@ -48,7 +48,12 @@ class Article:
 
 @dataclass(frozen=True)
 class RelatedItem:
-    """One entry of an article's related list."""
+    """One entry of an article's related list.
+
+    ``why`` holds the score's components when known (``dense`` and ``lexical`` cosine,
+    the ranking ``score``, what re-ranking added as ``expanded``, and ``time``:
+    ``background`` or ``follow-up``).
+    """
 
     rank: int
     id: str
@@ -56,6 +61,7 @@ class RelatedItem:
     url: str | None
     score: float
     teaser: str = ""
+    why: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

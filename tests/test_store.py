@@ -86,3 +86,27 @@ def test_write_lists_replaces_lists(tmp_path, site_articles):
     store.write_lists({"war-1": [("war-2", 0.9), ("war-3", 0.5)]}, hashes, "m", 2)
     store.write_lists({"war-1": [("war-3", 0.7)]}, hashes, "m", 2)
     assert [(l.rank, l.id, l.score) for l in store.related("war-1")] == [(1, "war-3", 0.7)]
+
+
+def test_vector_table_grows_in_place_and_keeps_id_order_for_ties():
+    from related_posts.store import VectorTable
+
+    table = VectorTable(["b", "d"], ["hb", "hd"], np.eye(2, 3, dtype=np.float32))
+    grown = table.with_rows(["c", "d", "a"], ["hc", "hd2", "ha"],
+                            np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0]], dtype=np.float32))
+    assert grown.ids == ["b", "d", "c", "a"] and grown.content_hashes == ["hb", "hd2", "hc", "ha"]
+    assert grown.order.tolist() == [1, 3, 2, 0]  # places in id order: a, b, c, d
+    assert grown.row_of == {"b": 0, "d": 1, "c": 2, "a": 3}
+    assert np.array_equal(grown.matrix[1], [0, 1, 0])
+    again = grown.with_rows(["e"], ["he"], np.ones((1, 3), np.float32))
+    assert again.order.tolist() == [1, 3, 2, 0, 4]
+    assert np.shares_memory(again.matrix, grown.matrix), "appending must not copy every vector"
+
+
+def test_vector_table_never_writes_into_a_caller_array():
+    from related_posts.store import VectorTable
+
+    outer = np.zeros((4, 2), np.float32)
+    table = VectorTable(["a"], ["ha"], outer[:1])
+    table.with_rows(["b"], ["hb"], np.ones((1, 2), np.float32))
+    assert not outer[1:].any()

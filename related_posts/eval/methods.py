@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 from scipy import sparse
 
 from .errors import UnknownMethodError
+
+if TYPE_CHECKING:
+    from ..recommend.rank import RankingOptions
 
 #: The methods of a run when ``--methods`` is not given, in report order.
 DEFAULT_METHODS = ("random", "tfidf", "bm25", "dense", "hybrid", "default")
@@ -249,7 +252,8 @@ class RecommenderMethod(Method):
     """The product: ``refresh`` over the store, then the stored lists as ``related`` returns them.
 
     With no options this is exactly what ``related-posts refresh`` produces with default
-    settings. ``refresh_options`` are passed to ``Recommender.refresh`` (named
+    settings. ``ranking`` replaces the default :class:`RankingOptions` (``k`` comes from
+    the run), and ``refresh_options`` are passed to ``Recommender.refresh`` (named
     configurations). Pair scores, which a list does not give for every pair, are the cosine
     of the store's vectors that the ranking starts from.
     """
@@ -257,13 +261,22 @@ class RecommenderMethod(Method):
     description = "related-posts refresh with default settings, lists read back with related()"
     baseline = False
 
-    def __init__(self, refresh_options: dict[str, Any] | None = None) -> None:
+    def __init__(self, refresh_options: dict[str, Any] | None = None,
+                 ranking: "RankingOptions | None" = None, description: str | None = None) -> None:
         self.refresh_options = dict(refresh_options or {})
+        self.ranking = ranking
+        if description is not None:
+            self.description = description
 
     def fit(self, corpus: Corpus) -> "RecommenderMethod":
         super().fit(corpus)
         if corpus.recommender is None:
             raise ValueError("the recommender method needs a Corpus with a recommender")
+        from ..recommend.rank import RankingOptions
+
+        # Methods share one recommender: each sets its own ranking (the default one
+        # included), and its full refresh below rewrites every list before it is read.
+        corpus.recommender.ranking = self.ranking if self.ranking is not None else RankingOptions()
         # full: every list recomputed by the code as it is now, never lists a previous run
         # (or an older ranking) left in the store.
         corpus.recommender.refresh(k=corpus.depth, full=True, progress=corpus.progress, **self.refresh_options)
@@ -288,6 +301,82 @@ class RecommenderMethod(Method):
         return np.einsum("ij,ij->i", vectors[list(left)], vectors[list(right)])
 
 
+#: Text variants :class:`EmbeddingMethod` can embed instead of title, newline, body.
+EMBEDDINGS = {
+    "body+title": "body alone plus half the title's own vector, renormalised",
+    "lead": "title and the first 60 words of the body",
+    "chunks": "mean of the vectors of title + body and of each further 200-word chunk "
+              "(the model reads 256 tokens)",
+}
+LEAD_WORDS = 60
+CHUNK_START, CHUNK_STRIDE, CHUNK_WORDS = 150, 180, 200
+
+
+class EmbeddingMethod(RowMethod):
+    """Dense cosine over vectors of another text than title + body (what to embed).
+
+    Alone, so that its effect shows against ``dense``. Encodes with the recommender's
+    model; vectors are cached beside the store (``<store>.<variant>.npy``), so only the
+    first run pays for the encoding.
+    """
+
+    baseline = False
+
+    def __init__(self, variant: str) -> None:
+        if variant not in EMBEDDINGS:
+            raise ValueError(f"unknown embedding variant {variant!r}; valid: {', '.join(EMBEDDINGS)}")
+        self.variant = variant
+        self.description = f"dense cosine, embedding {EMBEDDINGS[variant]}"
+
+    def fit(self, corpus: Corpus) -> "EmbeddingMethod":
+        super().fit(corpus)
+        if corpus.recommender is None:
+            raise ValueError("an embedding variant needs a Corpus with a recommender (its model)")
+        parts = [text.split("\n", 1) + [""] for text in corpus.texts]
+        titles = [p[0].strip() for p in parts]
+        bodies = [p[1].strip() for p in parts]
+        if self.variant == "body+title":
+            vectors = (self._encode(corpus, "body", bodies)
+                       + 0.5 * self._encode(corpus, "title", titles))
+        elif self.variant == "lead":
+            vectors = self._encode(corpus, "lead", [
+                t + "\n" + " ".join(b.split()[:LEAD_WORDS]) for t, b in zip(titles, bodies)])
+        else:
+            texts, owners = [], []
+            for row, (title, body) in enumerate(zip(titles, bodies)):
+                words = body.split()
+                for start in range(CHUNK_START, len(words), CHUNK_STRIDE):
+                    texts.append(title + "\n" + " ".join(words[start:start + CHUNK_WORDS]))
+                    owners.append(row)
+            vectors = np.asarray(corpus.vectors, dtype=np.float64).copy()
+            if texts:
+                np.add.at(vectors, np.asarray(owners), self._encode(corpus, "chunks", texts))
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        self.vectors_ = (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        return self
+
+    @staticmethod
+    def _encode(corpus: Corpus, part: str, texts: list[str]) -> np.ndarray:
+        import hashlib
+        from pathlib import Path
+
+        recommender = corpus.recommender
+        digest = hashlib.sha1("\n".join(texts).encode("utf-8")).hexdigest()[:10]
+        model = recommender.store.model()
+        cache = Path(f"{recommender.store.path}.{part}-{digest}.npy")
+        if recommender.store.path != ":memory:" and cache.exists():
+            cached = np.load(cache)
+            if cached.shape[0] == len(texts) and (model is None or cached.shape[1] == model[1]):
+                return cached.astype(np.float64)
+        vectors = recommender.embedder.encode(texts, batch_size=32)
+        if recommender.store.path != ":memory:":
+            np.save(cache, np.asarray(vectors, dtype=np.float32))
+        return np.asarray(vectors, dtype=np.float64)
+
+    def score_row(self, query: int) -> np.ndarray:
+        return (self.vectors_ @ self.vectors_[query]).astype(np.float64)
+
+
 MethodFactory = Callable[[], Method]
 
 #: Registered methods by name, in report order.
@@ -299,6 +388,51 @@ METHODS: dict[str, MethodFactory] = {
     "hybrid": HybridMethod,
     "default": RecommenderMethod,
 }
+
+
+def _option(description: str, **options: Any) -> MethodFactory:
+    """A factory of the recommender with one ranking option switched on alone: every
+    other option off, so that the row shows that option's own effect."""
+    def factory() -> Method:
+        from ..recommend.rank import RankingOptions
+
+        alone = {"lexical_weight": 0.0, "same_story": None, **options}
+        return RecommenderMethod(ranking=RankingOptions(**alone), description=description)
+    return factory
+
+
+def _ranking(description: str, **options: Any) -> MethodFactory:
+    def factory() -> Method:
+        from ..recommend.rank import RankingOptions
+
+        return RecommenderMethod(ranking=RankingOptions(**options), description=description)
+    return factory
+
+
+#: One row per ranking option switched on alone, then the default with re-ranking; run
+#: them with ``related-posts eval --methods <DEFAULT_METHODS>,<these>``.
+OPTION_METHODS: dict[str, MethodFactory] = {
+    "options-off": _option("the recommender with every ranking option off: dense cosine top-k"),
+    "fusion": _option("fusion alone: (dense + lexical cosine) / 2, lexical = sublinear tf, no idf",
+                      lexical_weight=1.0),
+    "rerank": _option("neighbourhood re-ranking alone: 40 neighbours averaged in, weight 2",
+                      expand=40),
+    "collapse": _option("same-story collapse alone (shingle cosine >= 0.5)", same_story=0.5),
+    "mmr-0.9": _option("diversity alone: MMR, lambda 0.9", mmr=0.9),
+    "mmr-0.7": _option("diversity alone: MMR, lambda 0.7", mmr=0.7),
+    "floor": _option("relevance floor alone: the 95th percentile of random pairs' scores",
+                     floor_quantile=0.95),
+    "recency": _option("recency alone: scores halve every 30 days between the two articles",
+                       half_life_days=30.0),
+    "background": _option("time direction alone: only links published before the article",
+                          direction="background"),
+    "embed-body+title": lambda: EmbeddingMethod("body+title"),
+    "embed-lead": lambda: EmbeddingMethod("lead"),
+    "embed-chunks": lambda: EmbeddingMethod("chunks"),
+    "default+rerank": _ranking("the default plus neighbourhood re-ranking (40 neighbours, "
+                               "weight 2): recomputes every list on any change", expand=40),
+}
+METHODS.update(OPTION_METHODS)
 
 
 def register_method(name: str, factory: MethodFactory, *, replace: bool = False) -> None:

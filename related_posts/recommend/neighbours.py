@@ -33,13 +33,14 @@ def top_k(
     *,
     exclude: Sequence[Sequence[int]] | None = None,
     block: int | None = None,
+    order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` rows of ``matrix`` most similar to each query, best first.
 
     ``exclude[i]`` lists row indices never returned for query ``i``. Returns
     ``(indices, scores)`` of shape (m, min(k, n)); a slot with nothing left to offer has
     index -1 and score -inf. Scores are rounded to ``SCORE_DECIMALS``; equal scores
-    come in row order.
+    come in row order, or in the order ``order[row]`` gives when the rows are not sorted.
     """
     import torch
 
@@ -66,7 +67,7 @@ def top_k(
         best = positions.numpy()
         best_scores = exact_scores(queries[start:stop], matrix, best)
         best_scores[~np.isfinite(values.numpy())] = -np.inf
-        best, best_scores = _stable(best, best_scores)
+        best, best_scores = _stable(best, best_scores, order)
         best[~np.isfinite(best_scores)] = -1
         indices[start:stop] = best
         scores[start:stop] = best_scores
@@ -85,10 +86,13 @@ def exact_scores(queries: np.ndarray, matrix: np.ndarray, columns: np.ndarray) -
     return np.round(products.sum(axis=-1, dtype=np.float32), SCORE_DECIMALS)
 
 
-def _stable(best: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Order each row by score, then by index, so equal scores come out reproducibly."""
-    order = np.lexsort((best, -values))
-    return np.take_along_axis(best, order, 1), np.take_along_axis(values, order, 1)
+def _stable(best: np.ndarray, values: np.ndarray, order: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Order each row by score, then by row (or ``order[row]``), so equal scores come out
+    reproducibly."""
+    ties = best if order is None else order[np.where(best < 0, 0, best)]
+    ranked = np.lexsort((ties, -values))
+    return np.take_along_axis(best, ranked, 1), np.take_along_axis(values, ranked, 1)
 
 
 # Above this many vectors a full recompute uses an approximate index: measured on this

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,11 +21,11 @@ from .refresh import (
     ProgressFactory,
     RefreshReport,
     list_floors,
-    rank_neighbours,
     refresh_store,
     update_lists,
 )
 from .render import RenderOptions, make_teaser, rewrite
+from .space import RankingTable, explain, query_row, rank_row, ranking_table_for_store
 
 DEFAULT_DB = "related-posts.db"
 DB_ENV = "RELATED_POSTS_DB"
@@ -168,10 +169,12 @@ class Recommender:
         report.added += sum(1 for a in fresh if a.id not in stored)
         if cached:
             # Our own commits leave data_version as it was: keep the cache in step.
-            self._vectors, positions = self._vectors.with_rows(
+            before = len(self._vectors)
+            self._vectors = self._vectors.with_rows(
                 [a.id for a in fresh], [a.content_hash for a in fresh], vectors)
             if self._floors is not None:
-                self._floors = np.insert(self._floors, positions, -np.inf)
+                grown = len(self._vectors) - before
+                self._floors = np.concatenate([self._floors, np.full(grown, -np.inf, np.float32)])
         else:
             self._vectors = None
         if update_lists:
@@ -181,17 +184,24 @@ class Recommender:
         k = self._floors_k if self._floors is not None else self.store.list_k()
         if k is None:
             return  # no lists yet: the first refresh computes them all
-        table = self.vectors()
         options = replace(self.ranking, k=k)
+        if not options.incremental:
+            return  # lists depend on other lists' articles: the next refresh recomputes all
+        table = self._space(options)
         if self._floors is None or self._floors_k != k:
             self._floors, self._floors_k = list_floors(self.store, table, k), k
         rows = np.array([table.row_of[i] for i in ids], dtype=np.int64)
-        neighbours = top_k(table.matrix[rows], table.matrix, options.candidates)
+        neighbours = top_k(table.matrix[rows], table.matrix, options.candidates,
+                           order=table.order)
         is_due = np.zeros(len(table), dtype=bool)
         is_due[rows] = True
         model_id = self.store.model()[0]
         update_lists(self.store, table, rows, neighbours, rows.tolist(), is_due, self._floors,
                      options, model_id)
+
+    def _space(self, options: RankingOptions) -> RankingTable:
+        """The stored vectors in the ranking space of ``options`` (see :mod:`.space`)."""
+        return ranking_table_for_store(self.store, self.vectors(), options)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.encode(texts, batch_size=32)
@@ -243,7 +253,8 @@ class Recommender:
         links = self.store.related(article_id, limit=k)
         if links:
             return [
-                RelatedItem(l.rank, l.id, l.title, l.url, l.score, make_teaser(l.lead))
+                RelatedItem(l.rank, l.id, l.title, l.url, l.score, make_teaser(l.lead),
+                            json.loads(l.why) if l.why else None)
                 for l in links
             ]
         article = self.store.get(article_id)
@@ -256,29 +267,41 @@ class Recommender:
                 f"article '{article_id}' has no vector yet: run related-posts refresh "
                 f"--db {self.store.path}"
             )
-        return self._related_to_vector(vector, article_id, article.content_hash, k)
+        return self._related_to_vector(vector, article_id, article.content_hash, k, article.text)
 
     def related_to_text(self, title: str, body: str, k: int = 5) -> list[RelatedItem]:
         """The related list for an article that is not stored (one encode, one search)."""
         vector = self._encode([embedding_text(title, body)])[0]
-        return self._related_to_vector(vector, None, content_hash(title, body), k)
+        return self._related_to_vector(vector, None, content_hash(title, body), k,
+                                       embedding_text(title, body))
 
     def _related_to_vector(self, vector: np.ndarray, query_id: str | None,
-                           query_hash: str, k: int) -> list[RelatedItem]:
-        table = self.vectors()
-        if len(table) == 0:
+                           query_hash: str, k: int, text: str) -> list[RelatedItem]:
+        if len(self.vectors()) == 0:
             raise NotEmbeddedError(
                 f"{self.store.path} has no embedded articles: run related-posts ingest first"
             )
         options = replace(self.ranking, k=k)
-        indices, scores = top_k(vector[None, :], table.matrix, options.candidates)
-        links = rank_neighbours(table, indices[0], scores[0], query_id, query_hash, options)
+        table = self._space(options)
+        row = table.row_of.get(query_id) if query_id is not None else None
+        if row is not None:
+            searched = table.matrix[row]
+        else:
+            from .lexical import article_terms
+
+            searched, lexical = query_row(table, vector, article_terms(text))
+        indices, scores = top_k(searched[None, :], table.matrix, options.candidates,
+                                order=table.order)
+        links = rank_row(table, indices[0], scores[0], row, query_id, query_hash, options,
+                         query_vector=searched)
+        why = (explain(table, row, links) if row is not None
+               else explain(table, None, links, query_dense=vector, query_lexical=lexical))
         items = []
-        for rank_, (article_id, score) in enumerate(links, start=1):
+        for rank_, ((article_id, score), reasons) in enumerate(zip(links, why), start=1):
             article = self.store.get(article_id)
             assert article is not None  # ids come from the store's own vector table
             items.append(RelatedItem(rank_, article.id, article.title, article.url, score,
-                                     make_teaser(article.body)))
+                                     make_teaser(article.body), reasons))
         return items
 
     def related_for_document(self, document: Document, k: int = 5) -> list[RelatedItem]:

@@ -25,6 +25,7 @@ from ..store.lock import refresh_lock
 from .embed import Embedder
 from .neighbours import APPROXIMATE_FROM, SCORE_DECIMALS, ApproximateIndex, exact_scores, top_k
 from .rank import RankingOptions, rank
+from .space import RankingTable, explanations, merge_offers, rank_row, ranking_table_for_store
 
 SAMPLE_SIZE = 5
 LIST_BLOCK = 1000  # lists per transaction: small enough to lose little when killed
@@ -156,9 +157,16 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
     if full:
         due_ids, changed = list(table.ids), set()
     else:
-        due_ids, changed = store.due_lists(model_id, options.k)
+        due_ids, changed = store.due_lists(model_id, options.k, options.fingerprint())
+        if due_ids and not options.incremental:
+            # Re-ranking by neighbourhoods, diversity, decay or a calibrated floor make a
+            # list depend on other lists' articles: one change can move any list.
+            due_ids, changed = list(table.ids), set()
     if not due_ids:
         return table
+    # Lists are searched in the ranking space (fused, maybe re-ranked); the plain model
+    # vectors are what the caller gets back.
+    plain, table = table, ranking_table_for_store(store, table, options)
     rows = np.array([table.row_of[i] for i in due_ids], dtype=np.int64)
     is_due = np.zeros(len(table), dtype=bool)
     is_due[rows] = True
@@ -174,7 +182,8 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
         bar.close()
         search = lambda block: index.top_k(table.matrix[block], options.candidates)  # noqa: E731
     else:
-        search = lambda block: top_k(table.matrix[block], table.matrix, options.candidates)  # noqa: E731
+        search = lambda block: top_k(table.matrix[block], table.matrix,  # noqa: E731
+                                     options.candidates, order=table.order)
 
     bar = bar_factory(total=len(rows), desc="related lists", unit="article")
     for start in range(0, len(rows), list_block):
@@ -188,7 +197,7 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
         report.propagated += propagated
         bar.update(len(block))
     bar.close()
-    return table
+    return plain
 
 
 def update_lists(store: Store, table: VectorTable, block: np.ndarray,
@@ -206,7 +215,8 @@ def update_lists(store: Store, table: VectorTable, block: np.ndarray,
     if sample is not None:
         _add_to_sample(sample, store, written)
     hashes = {i: table.content_hashes[table.row_of[i]] for i in written}
-    store.write_lists(written, hashes, model_id, options.k)
+    why = explanations(table, written) if isinstance(table, RankingTable) else None
+    store.write_lists(written, hashes, model_id, options.k, options.fingerprint(), why)
     for article_id, links in written.items():
         floors[table.row_of[article_id]] = _floor(links, options.k)
     is_due[block] = False
@@ -247,6 +257,9 @@ def rank_neighbours(table: VectorTable, indices: np.ndarray, scores: np.ndarray,
                     query_id: str | None, query_hash: str | None, options: RankingOptions
                     ) -> list[tuple[str, float]]:
     """Apply the ranking to one row of :func:`top_k` output over ``table``."""
+    if isinstance(table, RankingTable):
+        return rank_row(table, indices, scores, table.row_of.get(query_id) if query_id else None,
+                        query_id, query_hash, options)
     valid = indices >= 0
     picked = indices[valid]
     return rank(
@@ -275,6 +288,11 @@ def _offer_to_other_lists(store: Store, table: VectorTable, new_rows: Sequence[i
     # the gate is loosened by more than float32 error.
     beats = (rough > floors[None, :] - 1e-5) & ~is_due[None, :]
     beats[np.arange(len(newcomers)), newcomers] = False
+    # A newcomer pinned to a list enters it whatever its score.
+    for position, row in enumerate(newcomers.tolist()):
+        for target, pinned in options.pins:
+            if table.ids[row] in pinned and target in table.row_of:
+                beats[position, table.row_of[target]] = not is_due[table.row_of[target]]
     pairs = np.argwhere(beats)
     if len(pairs) == 0:
         return {}
@@ -289,19 +307,35 @@ def _offer_to_other_lists(store: Store, table: VectorTable, new_rows: Sequence[i
     for j, offered in offers.items():
         target = table.ids[j]
         links = [(i, round(s, SCORE_DECIMALS)) for i, s in current[target] if i in table.row_of]
-        # Best score first, then id: the order a full recompute gives (rows are in id order).
-        candidates = sorted(links + offered, key=lambda pair: (-pair[1], pair[0]))
-        merged = rank(
-            [i for i, _ in candidates],
-            [s for _, s in candidates],
-            [table.content_hashes[table.row_of[i]] for i, _ in candidates],
-            query_id=target,
-            query_hash=table.content_hashes[j],
-            options=options,
-        )
+        merged = _merge(table, j, links, offered, options)
         if [i for i, _ in merged] != [i for i, _ in current[target]]:
             updates[target] = merged
     return updates
+
+
+def _merge(table: VectorTable, j: int, links: list[tuple[str, float]],
+           offered: list[tuple[str, float]], options: RankingOptions) -> list[tuple[str, float]]:
+    """Row ``j``'s list once ``offered`` newcomers (which beat its weakest link) enter it."""
+    if isinstance(table, RankingTable):
+        merged = merge_offers(table, j, links, offered, options)
+        if merged is None:
+            # The stored links are not enough to tell (a newcomer is the same story as a
+            # link, or the list was short): search this one list again.
+            indices, scores = top_k(table.matrix[[j]], table.matrix, options.candidates,
+                                    order=table.order)
+            merged = rank_neighbours(table, indices[0], scores[0], table.ids[j],
+                                     table.content_hashes[j], options)
+        return merged
+    # Best score first, then id: the order a full recompute gives (rows are in id order).
+    candidates = sorted(links + offered, key=lambda pair: (-pair[1], pair[0]))
+    return rank(
+        [i for i, _ in candidates],
+        [s for _, s in candidates],
+        [table.content_hashes[table.row_of[i]] for i, _ in candidates],
+        query_id=table.ids[j],
+        query_hash=table.content_hashes[j],
+        options=options,
+    )
 
 
 def _add_to_sample(sample: list[dict[str, Any]], store: Store,

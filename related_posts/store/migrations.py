@@ -86,9 +86,34 @@ def _m002_list_state(db: sqlite_utils.Database) -> None:
     db["list_state"].create_index(["stale"])
 
 
+def _m003_ranking(db: sqlite_utils.Database) -> None:
+    # The ranking options a list was made with (a fingerprint): lists made under other
+    # options are due again. NULL for lists made before ranking options existed, so
+    # that those are recomputed once with the current ranking.
+    db["list_state"].add_column("options", str)
+    # Why each link is there: its score components as JSON (dense, lexical, re-ranking,
+    # time direction), for `related --json`.
+    db["related"].add_column("why", str)
+    # Each article's hashed lexical terms, cached per content hash: the lexical signal
+    # needs the text, which a refresh would otherwise re-read and re-tokenise each time.
+    db["lexical_terms"].create(
+        {
+            "article_id": str,
+            "content_hash": str,
+            "hashes": bytes,  # int32 little-endian, MurmurHash3 of each distinct term
+            "weights": bytes,  # float32 little-endian, unit-length sublinear tf
+            "shingles": bytes,  # int32 little-endian, hashes of each run of three terms
+        },
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null={"content_hash", "hashes", "weights", "shingles"},
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_list_state", _m002_list_state),
+    ("003_ranking", _m003_ranking),
 ]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 import sqlite_utils
@@ -21,6 +21,9 @@ import sqlite_utils
 from ..article import Article, TailItem
 from ..errors import ModelMismatchError, StoreError
 from .migrations import migrate
+
+if TYPE_CHECKING:  # the store only moves blobs; the lexical module gives them meaning
+    from ..recommend.lexical import Terms
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -42,11 +45,17 @@ def blob_to_vector(blob: bytes, dimension: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class VectorTable:
-    """Every embedded article of the store's model, row-aligned."""
+    """Every embedded article of the store's model, row-aligned.
+
+    Tables read from the store are in id order. A table grown by :meth:`with_rows` has
+    its new rows at the end, and ``order`` gives each row's place in id order, so equal
+    scores can still be broken by id (see ``neighbours.top_k``).
+    """
 
     ids: list[str]
     content_hashes: list[str]
     matrix: np.ndarray  # (n, d) float32, unit rows
+    order: np.ndarray | None = None  # None: rows are in id order
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -56,34 +65,57 @@ class VectorTable:
         """Row index of each article id."""
         return {article_id: row for row, article_id in enumerate(self.ids)}
 
-    def with_rows(self, ids: Sequence[str], hashes: Sequence[str], vectors: np.ndarray
-                  ) -> tuple["VectorTable", np.ndarray]:
-        """A copy with these rows replaced, or inserted where id order puts them.
+    @cached_property
+    def _sorted_ids(self) -> list[str]:
+        return sorted(self.ids)
 
-        Also returns the insertion positions (old row numbering, as ``np.insert`` takes
-        them) so arrays aligned with this table can be kept aligned with the new one.
+    def with_rows(self, ids: Sequence[str], hashes: Sequence[str], vectors: np.ndarray
+                  ) -> "VectorTable":
+        """This table with these rows replaced, or appended after the last row.
+
+        Appending writes into spare capacity kept after the matrix (grown by half when
+        full), so one new article costs a few vectorised passes over small arrays, not a
+        copy of every vector. The result shares memory and indexes with this table, which
+        must not be used afterwards.
         """
-        matrix, content_hashes = self.matrix, list(self.content_hashes)
-        fresh: list[tuple[str, str, np.ndarray]] = []
+        matrix, content_hashes = self.matrix, self.content_hashes
+        table_ids, row_of = self.ids, self.row_of
+        sorted_ids = self._sorted_ids
+        order = np.arange(len(self), dtype=np.int64) if self.order is None else self.order
+        fresh = []
         for article_id, content, vector in zip(ids, hashes, vectors):
-            row = self.row_of.get(article_id)
+            row = row_of.get(article_id)
             if row is None:
                 fresh.append((article_id, content, vector))
-                continue
-            if matrix is self.matrix:
-                matrix = matrix.copy()
-            matrix[row] = vector
-            content_hashes[row] = content
-        fresh.sort(key=lambda entry: entry[0])
-        positions = np.array([bisect.bisect_left(self.ids, f[0]) for f in fresh], dtype=np.int64)
+            else:
+                matrix[row] = vector
+                content_hashes[row] = content
         if fresh:
-            matrix = np.insert(matrix, positions, np.stack([f[2] for f in fresh]), axis=0)
-            merged_ids, merged_hashes = list(self.ids), content_hashes
-            for offset, (position, (article_id, content, _)) in enumerate(zip(positions, fresh)):
-                merged_ids.insert(int(position) + offset, article_id)
-                merged_hashes.insert(int(position) + offset, content)
-            return VectorTable(merged_ids, merged_hashes, matrix), positions
-        return VectorTable(list(self.ids), content_hashes, matrix), positions
+            n, total = len(table_ids), len(table_ids) + len(fresh)
+            # Only a buffer this class allocated is written past the last row.
+            spare = self.__dict__.get("_spare")
+            if spare is None or matrix.base is not spare or spare.shape[0] < total:
+                spare = np.empty((max(total, int(n * 1.5) + 16), matrix.shape[1]), np.float32)
+                spare[:n] = matrix
+            spare[n:total] = np.stack([f[2] for f in fresh])
+            matrix = spare[:total]
+            order = np.concatenate([order, np.zeros(len(fresh), dtype=np.int64)])
+            for offset, (article_id, content, _) in enumerate(fresh):
+                place = bisect.bisect_left(sorted_ids, article_id)
+                sorted_ids.insert(place, article_id)
+                order[: n + offset][order[: n + offset] >= place] += 1
+                order[n + offset] = place
+                row_of[article_id] = n + offset
+                table_ids.append(article_id)
+                content_hashes.append(content)
+        grown = VectorTable(table_ids, content_hashes, matrix, order)
+        # Hand the indexes over rather than rebuilding them (a million entries each).
+        grown.__dict__["row_of"], grown.__dict__["_sorted_ids"] = row_of, sorted_ids
+        if fresh:
+            grown.__dict__["_spare"] = spare
+        elif "_spare" in self.__dict__:
+            grown.__dict__["_spare"] = self.__dict__["_spare"]
+        return grown
 
 
 @dataclass(frozen=True)
@@ -96,6 +128,7 @@ class StoredLink:
     url: str | None
     score: float
     lead: str  # the start of the linked article's body, for teasers
+    why: str | None = None  # JSON score components, when the ranking stored them
 
 
 class Store:
@@ -236,6 +269,7 @@ class Store:
                 self.db.execute(f"delete from related where article_id in ({marks})", chunk)
                 self.db.execute(f"delete from list_state where article_id in ({marks})", chunk)
                 self.db.execute(f"delete from embeddings where article_id in ({marks})", chunk)
+                self.db.execute(f"delete from lexical_terms where article_id in ({marks})", chunk)
                 removed += self.db.execute(
                     f"delete from articles where id in ({marks})", chunk
                 ).rowcount
@@ -320,11 +354,15 @@ class Store:
         content_hashes: dict[str, str],
         model_id: str,
         k: int,
+        options: str | None = None,
+        why: dict[str, list[dict]] | None = None,
     ) -> None:
         """Replace the related lists of the given articles, in one transaction.
 
         ``content_hashes`` are the hashes of the articles the lists were computed for; a
-        later change of an article's content makes its list due again.
+        later change of an article's content makes its list due again, as does a change
+        of the ranking ``options`` fingerprint. ``why`` holds, per list, one dict of score
+        components per link (stored as JSON for ``related --json``).
         """
         stamp = now()
         ids = list(lists)
@@ -334,30 +372,33 @@ class Store:
             # Plain executemany: sqlite-utils' insert_all builds each row's SQL in Python,
             # which took most of a full refresh's time at 10k articles.
             self.db.conn.executemany(
-                "insert into related (article_id, rank, related_id, score, model_id, computed_at)"
-                " values (?, ?, ?, ?, ?, ?)",
+                "insert into related (article_id, rank, related_id, score, model_id, computed_at,"
+                " why) values (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    (article_id, rank, related_id, round(float(score), 6), model_id, stamp)
+                    (article_id, rank, related_id, round(float(score), 6), model_id, stamp,
+                     _why_json(why, article_id, rank))
                     for article_id, links in lists.items()
                     for rank, (related_id, score) in enumerate(links, start=1)
                 ),
             )
             self.db.conn.executemany(
                 "insert or replace into list_state (article_id, content_hash, model_id, k, size,"
-                " min_score, stale, computed_at) values (?, ?, ?, ?, ?, ?, 0, ?)",
+                " min_score, stale, computed_at, options) values (?, ?, ?, ?, ?, ?, 0, ?, ?)",
                 (
                     (article_id, content_hashes[article_id], model_id, k, len(links),
-                     round(float(links[-1][1]), 6) if links else None, stamp)
+                     round(float(links[-1][1]), 6) if links else None, stamp, options)
                     for article_id, links in lists.items()
                 ),
             )
 
-    def due_lists(self, model_id: str, k: int) -> tuple[list[str], set[str]]:
+    def due_lists(self, model_id: str, k: int, options: str | None = None
+                  ) -> tuple[list[str], set[str]]:
         """Articles whose list must be computed afresh, and those of them whose content
         (so whose vector) is new since their list was made.
 
         Due: no list yet, content changed, a linked article changed or vanished (stale),
-        or the list was made with another ``k`` or model. Only embedded articles count.
+        or the list was made with another ``k``, model or (when given) ranking
+        ``options`` fingerprint. Only embedded articles count.
         """
         rows = self.db.execute(
             """
@@ -368,11 +409,48 @@ class Store:
             left join list_state s on s.article_id = a.id
             where s.article_id is null or s.content_hash != a.content_hash or s.stale = 1
                 or s.k != :k or s.model_id != :model
+                or (:options is not null and s.options is not :options)
             order by a.id
             """,
-            {"model": model_id, "k": k},
+            {"model": model_id, "k": k, "options": options},
         ).fetchall()
         return [r[0] for r in rows], {r[0] for r in rows if r[1]}
+
+    def why(self, article_id: str) -> list[dict | None]:
+        """The stored score components of each link of ``article_id``'s list, by rank."""
+        return [json.loads(r[0]) if r[0] else None for r in self.db.execute(
+            "select why from related where article_id = ? order by rank", [article_id])]
+
+    # -- ranking inputs ------------------------------------------------------------------
+
+    def lexical_terms(self) -> dict[str, tuple[str, "Terms"]]:
+        """Cached lexical terms of every article that has them: id -> (content hash, terms)."""
+        from ..recommend.lexical import Terms
+
+        return {r[0]: (r[1], Terms.from_blobs(r[2], r[3], r[4])) for r in self.db.execute(
+            "select article_id, content_hash, hashes, weights, shingles from lexical_terms")}
+
+    def write_lexical_terms(self, terms: dict[str, tuple[str, "Terms"]]) -> None:
+        """Cache ``id -> (content hash, terms)``, in one transaction."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "insert or replace into lexical_terms (article_id, content_hash, hashes, weights,"
+                " shingles) values (?, ?, ?, ?, ?)",
+                ((i, h, *t.to_blobs()) for i, (h, t) in terms.items()),
+            )
+
+    def articles_by_id(self, ids: Sequence[str]) -> list[Article]:
+        """The stored articles among ``ids``, in id order."""
+        found: list[Article] = []
+        for chunk, marks in _chunks(sorted(ids)):
+            found += [_row_to_article(row) for row in
+                      self.db["articles"].rows_where(f"id in ({marks})", chunk, order_by="id")]
+        return found
+
+    def article_meta(self) -> dict[str, tuple[str | None, str | None, str | None]]:
+        """``id -> (published, source, lang)`` of every article (what ranking filters on)."""
+        return {r[0]: (r[1], r[2], r[3]) for r in self.db.execute(
+            "select id, published, source, lang from articles")}
 
     def list_floors(self) -> dict[str, tuple[int, float | None]]:
         """``(size, weakest score)`` of every stored list."""
@@ -396,7 +474,7 @@ class Store:
     def related(self, article_id: str, limit: int | None = None, lead_chars: int = 400
                 ) -> list[StoredLink]:
         sql = """
-            select r.rank, r.related_id, a.title, a.url, r.score, substr(a.body, 1, ?)
+            select r.rank, r.related_id, a.title, a.url, r.score, substr(a.body, 1, ?), r.why
             from related r join articles a on a.id = r.related_id
             where r.article_id = ? order by r.rank
         """
@@ -423,6 +501,12 @@ class Store:
     def data_version(self) -> int:
         """Changes whenever another connection commits (SQLite ``PRAGMA data_version``)."""
         return self.db.execute("pragma data_version").fetchone()[0]
+
+
+def _why_json(why: dict[str, list[dict]] | None, article_id: str, rank: int) -> str | None:
+    if not why or article_id not in why or rank > len(why[article_id]):
+        return None
+    return json.dumps(why[article_id][rank - 1], sort_keys=True)
 
 
 def _chunks(ids: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:

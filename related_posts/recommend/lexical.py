@@ -1,0 +1,145 @@
+"""The lexical signal: which words two articles share, with no corpus statistics.
+
+An article's terms are the words scikit-learn's default analyser finds (lower case, two
+characters or more, English stop words removed), each weighted ``1 + ln(count)`` and the
+vector scaled to unit length. There is deliberately no IDF: measured on Reuters-21578 and
+BBC News, fused with the dense model (per-query z-scores, exact cosines), sublinear term
+frequencies alone scored higher than TF-IDF (nDCG@5 0.821 vs 0.801 on Reuters, 0.950 vs
+0.946 on BBC; see the README), because the model already covers rare names and the
+words add the vocabulary a topic is written in. It also keeps the score of a pair a function of those two articles only: a new
+article changes no other pair's score, which is what lets a refresh stay incremental.
+
+Terms are hashed (32-bit MurmurHash3, seed 0) so that no vocabulary is stored or grows;
+:func:`lexical_matrix` folds the hashes into ``dims`` signed buckets (the hashing trick),
+which turns the sparse vectors into dense rows that fuse with the model's vectors.
+
+Shingles (runs of three consecutive terms, hashed with seed 1) tell republications from
+articles on the same topic: two articles about the same subject share words, but only
+copies of one story share long runs of them in order (Broder's near-duplicate test).
+:func:`shingle_matrix` gives the vectors whose cosine the same-story threshold is
+calibrated on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+#: Buckets of the hashed lexical vectors. Measured (README): 1024 buckets lose 0.002-0.005
+#: nDCG@5 against exact sparse cosine; 2048 halve that at twice the memory.
+DEFAULT_DIMS = 1024
+#: Terms per shingle, and buckets of the hashed shingle vectors (their cosine between
+#: unrelated articles stays below 0.25 for 95% of nearest neighbours at 256 buckets).
+SHINGLE_SIZE = 3
+SHINGLE_DIMS = 256
+
+
+@dataclass(frozen=True)
+class Terms:
+    """One article's hashed terms and their unit-length weights (same order)."""
+
+    hashes: np.ndarray  # int32, MurmurHash3 of each distinct term
+    weights: np.ndarray  # float32, 1 + ln(count), scaled to unit length
+    # int32 hashes of each run of three terms, one entry per occurrence
+    shingles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+
+    def __len__(self) -> int:
+        return int(self.hashes.size)
+
+    def to_blobs(self) -> tuple[bytes, bytes, bytes]:
+        return (np.asarray(self.hashes, dtype="<i4").tobytes(),
+                np.asarray(self.weights, dtype="<f4").tobytes(),
+                np.asarray(self.shingles, dtype="<i4").tobytes())
+
+    @classmethod
+    def from_blobs(cls, hashes: bytes, weights: bytes, shingles: bytes = b"") -> "Terms":
+        h = np.frombuffer(hashes, dtype="<i4")
+        w = np.frombuffer(weights, dtype="<f4")
+        if h.size != w.size:
+            raise ValueError(f"lexical terms blob holds {h.size} hashes but {w.size} weights")
+        return cls(h, w, np.frombuffer(shingles, dtype="<i4"))
+
+
+@lru_cache(maxsize=1)
+def _analyser() -> Callable[[str], list[str]]:
+    from sklearn.feature_extraction.text import CountVectorizer  # heavy: only when used
+
+    return CountVectorizer(stop_words="english").build_analyzer()
+
+
+def term_hash(term: str) -> int:
+    """The signed 32-bit MurmurHash3 (seed 0) of a term, as used for every article."""
+    from sklearn.utils import murmurhash3_32
+
+    return int(murmurhash3_32(term, seed=0))
+
+
+def article_terms(text: str) -> Terms:
+    """The hashed, sublinear, unit-length term weights of one text."""
+    tokens = _analyser()(text)
+    counts = Counter(tokens)
+    if not counts:
+        return Terms(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+    from sklearn.utils import murmurhash3_32
+
+    shingles = np.array(sorted(int(murmurhash3_32(" ".join(tokens[i:i + SHINGLE_SIZE]), seed=1))
+                               for i in range(len(tokens) - SHINGLE_SIZE + 1)), dtype=np.int32)
+
+    # Distinct terms that collide on the 32-bit hash (vanishingly rare) add their weights.
+    merged: dict[int, float] = {}
+    for term, count in counts.items():
+        key = int(murmurhash3_32(term, seed=0))
+        merged[key] = merged.get(key, 0.0) + 1.0 + math.log(count)
+    hashes = np.fromiter(merged.keys(), dtype=np.int64, count=len(merged)).astype(np.int32)
+    weights = np.fromiter(merged.values(), dtype=np.float64, count=len(merged))
+    weights /= np.sqrt((weights ** 2).sum())
+    order = np.argsort(hashes, kind="stable")  # canonical order: same text, same blobs
+    return Terms(hashes[order], weights[order].astype(np.float32), shingles)
+
+
+def _fold(hashes: np.ndarray, weights: np.ndarray, dims: int) -> np.ndarray:
+    """Signed buckets: bucket ``|hash| mod dims``, sign of the hash."""
+    hashes = hashes.astype(np.int64)
+    row = np.zeros(dims, dtype=np.float64)
+    np.add.at(row, np.abs(hashes) % dims, np.where(hashes >= 0, weights, -weights))
+    return row
+
+
+def shingle_matrix(terms: Sequence[Terms], dims: int = SHINGLE_DIMS) -> np.ndarray:
+    """Row-aligned float32 (n, dims) unit vectors of shingle counts (zero rows for texts
+    of fewer than three terms): their dot product is the same-story similarity."""
+    out = np.zeros((len(terms), dims), dtype=np.float64)
+    for row, item in enumerate(terms):
+        if item.shingles.size:
+            out[row] = _fold(item.shingles, np.ones(item.shingles.size), dims)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def lexical_matrix(terms: Sequence[Terms], dims: int = DEFAULT_DIMS,
+                   ignore: Iterable[str] = ()) -> np.ndarray:
+    """Row-aligned float32 (n, dims) unit vectors: each article's terms in signed buckets.
+
+    A term's bucket is ``|hash| mod dims`` and its sign the hash's sign, so collisions
+    cancel on average instead of inflating every score. ``ignore`` lists words that are
+    not used as a signal (site boilerplate, a brand name on every page); articles keep
+    their other words. An article with no term left gets a zero row (lexical score 0).
+    """
+    if dims < 1:
+        raise ValueError(f"dims must be at least 1, got {dims}")
+    ignored = np.array(sorted({term_hash(t.lower()) for t in ignore}), dtype=np.int64)
+    out = np.zeros((len(terms), dims), dtype=np.float64)
+    for row, item in enumerate(terms):
+        hashes = item.hashes.astype(np.int64)
+        weights = item.weights.astype(np.float64)
+        if ignored.size:
+            keep = ~np.isin(hashes, ignored)
+            hashes, weights = hashes[keep], weights[keep]
+        out[row] = _fold(hashes, weights, dims)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)
