@@ -83,7 +83,7 @@ class Recommender:
         model: str | None = None,
         embedder: Embedder | None = None,
         ranking: RankingOptions | None = None,
-        batch_size: int = 64,
+        batch_size: int = 256,
     ) -> None:
         self.store = Store(db if db is not None else default_db_path())
         self.batch_size = batch_size
