@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from .refresh import (
 )
 from .render import RenderOptions, make_teaser, rewrite
 from .space import RankingTable, explain, query_row, rank_row, ranking_table_for_store
+
+if TYPE_CHECKING:
+    from .audit import AuditOptions, AuditReport
 
 DEFAULT_DB = "related-posts.db"
 DB_ENV = "RELATED_POSTS_DB"
@@ -101,6 +104,8 @@ class Recommender:
         self._version = -1
         self._floors: np.ndarray | None = None
         self._floors_k: int | None = None
+        # The ranking space of the cached vectors, for the options it was built with.
+        self._ranking_space: tuple[VectorTable, RankingOptions, RankingTable] | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -200,8 +205,14 @@ class Recommender:
                      options, model_id)
 
     def _space(self, options: RankingOptions) -> RankingTable:
-        """The stored vectors in the ranking space of ``options`` (see :mod:`.space`)."""
-        return ranking_table_for_store(self.store, self.vectors(), options)
+        """The stored vectors in the ranking space of ``options`` (see :mod:`.space`),
+        rebuilt only when the vectors or the options change."""
+        vectors = self.vectors()
+        cached = self._ranking_space
+        if cached is None or cached[0] is not vectors or cached[1] != options:
+            cached = (vectors, options, ranking_table_for_store(self.store, vectors, options))
+            self._ranking_space = cached
+        return cached[2]
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.encode(texts, batch_size=32)

@@ -238,21 +238,8 @@ class Store:
                 if row["id"] in existing:
                     self.db["articles"].update(row["id"], row)  # keeps created_at
             if vectors is not None:
-                self.db["embeddings"].upsert_all(
-                    (
-                        {
-                            "article_id": article.id,
-                            "model_id": model_id,
-                            "dimension": int(vectors.shape[1]),
-                            "vector": vector_to_blob(vectors[index]),
-                            "content_hash": article.content_hash,
-                            "embedded_at": stamp,
-                        }
-                        for index, article in enumerate(articles)
-                    ),
-                    pk="article_id",
-                    batch_size=500,
-                )
+                self.write_vectors([a.id for a in articles], [a.content_hash for a in articles],
+                                   vectors, model_id)
 
     def delete_articles(self, ids: Sequence[str]) -> int:
         """Remove articles with their vectors and lists, and drop them from every list.
@@ -299,7 +286,8 @@ class Store:
         return [_row_to_article(dict(zip(columns, r))) for r in rows.fetchall()]
 
     def write_vectors(self, ids: Sequence[str], hashes: Sequence[str], vectors: np.ndarray,
-                      model_id: str) -> None:
+                      model_id: str | None) -> None:
+        """Upsert the vectors of ``ids`` (row-aligned), in one transaction."""
         stamp = now()
         with self.db.atomic():
             self.db["embeddings"].upsert_all(
