@@ -24,7 +24,8 @@ class Article:
     """An article of a site: what the store keeps and the embedder reads.
 
     ``tail`` is the related-posts tail the article had when it was ingested (kept so that
-    the original can be audited against the computed list).
+    the original can be audited against the computed list). ``labels`` are the site's
+    own categories or tags, which lists can exclude (never used as a similarity signal).
     """
 
     id: str
@@ -35,6 +36,13 @@ class Article:
     source: str | None = None
     lang: str | None = None
     tail: tuple[TailItem, ...] = field(default_factory=tuple)
+    labels: tuple[str, ...] = ()
+
+    @property
+    def metadata(self) -> tuple:
+        """What ranking filters on besides the text: a change here changes lists but
+        needs no new embedding."""
+        return (self.url, self.published, self.source, self.lang, tuple(self.labels))
 
     @property
     def content_hash(self) -> str:

@@ -36,6 +36,7 @@ class FieldMap:
     published: str = "published"
     source: str = "source"
     lang: str = "lang"
+    labels: str = "labels"
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[str]) -> "FieldMap":
@@ -186,6 +187,13 @@ def record_to_article(record: Mapping[str, Any], location: str, fields: FieldMap
     if article_id is None:
         return Skipped(location, f"no '{fields.id}' or '{fields.url}' field to take an id from "
                        f"(fields found: {found})")
+    labels = record.get(fields.labels)
+    if isinstance(labels, str):  # CSV cells and plain strings: "world, politics"
+        labels = [part for part in labels.replace(";", ",").split(",")]
+    if labels is not None and not (isinstance(labels, list)
+                                   and all(isinstance(x, (str, int)) for x in labels)):
+        return Skipped(location, f"field '{fields.labels}' must be a list of strings or a "
+                       f"comma-separated string, got {type(labels).__name__}")
     tail = record.get("related")
     return Article(
         id=article_id,
@@ -199,6 +207,7 @@ def record_to_article(record: Mapping[str, Any], location: str, fields: FieldMap
             TailItem(str(t.get("title", "")), str(t.get("teaser", "")), t.get("url"))
             for t in tail if isinstance(t, dict)
         ) if isinstance(tail, list) else (),
+        labels=tuple(dict.fromkeys(str(x).strip() for x in labels or () if str(x).strip())),
     )
 
 

@@ -119,3 +119,26 @@ def test_parse_content_farm_example(runner):
     data = json.loads(invoke(runner, "parse", CONTENT_FARM_EXAMPLE, "--json").output)
     assert {"title", "body", "tail", "format"} <= set(data)
     assert len(data["tail"]) == 5 and all(set(item) >= {"title", "teaser", "url"} for item in data["tail"])
+
+
+def test_refresh_exclusions_are_saved_and_kept_by_later_refreshes(runner, tmp_path, site_articles):
+    records = tmp_path / "records.jsonl"
+    labels = {"war-2": ["sponsored"], "war-3": "analysis, sponsored"}
+    records.write_text("".join(json.dumps({"id": a.id, "title": a.title, "body": a.body,
+                                           "tags": labels.get(a.id, [])}) + "\n"
+                               for a in site_articles))
+    db = tmp_path / "s.db"
+    invoke(runner, "ingest", records, "--db", db, "--model", "hashing", "--field", "labels=tags", "-q")
+
+    def related_ids(article_id):
+        out = invoke(runner, "related", article_id, "--db", db, "--k", "3", "--json").output
+        return {row["id"] for row in json.loads(out)}
+
+    invoke(runner, "refresh", "--db", db, "--k", "3", "-q", "--exclude-label", "sponsored")
+    assert {"war-2", "war-3"}.isdisjoint(related_ids("war-1"))
+    again = json.loads(invoke(runner, "refresh", "--db", db, "--k", "3", "-q", "--json").output)
+    assert again["lists"] == 0, "a plain refresh keeps the saved exclusions: nothing is due"
+    reset = json.loads(invoke(runner, "refresh", "--db", db, "--k", "3", "-q", "--json",
+                              "--reset-ranking").output)
+    assert reset["recomputed"] == 8
+    assert {"war-2", "war-3"} <= related_ids("war-1")

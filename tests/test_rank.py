@@ -202,6 +202,14 @@ def test_controls_exclude_pin_and_keep_the_language():
     assert ids_of(pinned) == ["c", "d"]  # pins come first, whatever the language or floor
 
 
+def test_labels_exclude_every_link_that_carries_one_of_them():
+    features = Features(labels=[("world",), ("sport", "promo"), (), ("Promo",)])
+    args = (["a", "b", "c", "d"], [0.9, 0.8, 0.7, 0.6], ["ha", "hb", "hc", "hd"])
+    links = rank(*args, query_id="q", query_hash="hq", features=features,
+                 options=RankingOptions(k=4, exclude_labels=["promo"], **OFF))
+    assert ids_of(links) == ["a", "c", "d"]  # labels match exactly, case included
+
+
 def test_floor_leaves_fewer_links_rather_than_filler():
     args = (["a", "b", "c"], [0.9, 0.5, 0.4], ["ha", "hb", "hc"])
     assert ids_of(rank(*args, query_id="q", query_hash="hq", floor=0.45,

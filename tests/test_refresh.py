@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 
 from related_posts import Article, HashingEmbedder, Recommender
@@ -214,3 +215,77 @@ def test_adding_through_the_api_with_update_lists_matches_a_refresh(tmp_path):
         rec.add(extra)
         rec.refresh(k=K)
     assert all_lists(tmp_path / "api.db") == all_lists(tmp_path / "refresh.db")
+
+
+def test_the_ranking_space_grown_by_add_equals_a_rebuilt_one(tmp_path):
+    """add(update_lists=True) enters new and changed articles into the cached ranking
+    space row by row; every row must equal what building the space afresh gives."""
+    from dataclasses import replace
+
+    from related_posts.recommend.rank import RankingOptions
+    from related_posts.recommend.space import ranking_table_for_store
+
+    articles = make_corpus(150, seed=21)
+    build(tmp_path / "s.db", articles)
+    extra = [replace(a, published=f"2026-0{1 + n % 9}-10") for n, a in
+             enumerate(make_corpus(7, seed=22, prefix="b"))]
+    changed = Article(articles[5].id, articles[5].title, articles[5].body + " rocket orbit moon",
+                      source="wire", lang="en")
+    options = RankingOptions(k=K)
+    with Recommender(tmp_path / "s.db", embedder=HashingEmbedder(64)) as rec:
+        rec.vectors()
+        rec.add(extra[0], update_lists=True)  # builds and caches the space
+        built = rec._space(options)
+        for article in [*extra[1:], changed]:
+            rec.add(article, update_lists=True)
+        grown = rec._space(options)
+        assert grown is not built and len(grown) == 157
+        rebuilt = ranking_table_for_store(rec.store, rec.store.vectors(), options)
+    assert sorted(grown.ids) == rebuilt.ids
+    rows = [grown.row_of[i] for i in rebuilt.ids]
+    assert (grown.matrix[rows] == rebuilt.matrix).all()
+    assert (grown.story[rows] == rebuilt.story).all()
+    assert [grown.meta[r] for r in rows] == list(rebuilt.meta)
+    assert [grown.content_hashes[r] for r in rows] == rebuilt.content_hashes
+    assert [grown.ids[r] for r in np.argsort(grown.order)] == rebuilt.ids
+    assert grown.meta[grown.row_of[changed.id]].source == "wire"
+
+
+@pytest.mark.parametrize("through", ["refresh", "add"])
+def test_new_labels_on_unchanged_text_change_lists_without_re_embedding(tmp_path, through):
+    from dataclasses import replace
+
+    from related_posts.recommend.rank import RankingOptions
+
+    articles = make_corpus(150, seed=31)
+    ranking = RankingOptions(exclude_labels={"promo"})
+    encoded: list[str] = []
+
+    class Counting(HashingEmbedder):
+        def encode(self, texts, **kwargs):
+            encoded.extend(texts)
+            return super().encode(texts, **kwargs)
+
+    with Recommender(tmp_path / "s.db", embedder=Counting(64), ranking=ranking) as rec:
+        rec.add(articles)
+        rec.refresh(k=K)
+        linked = [i for links in all_lists(tmp_path / "s.db").values() for i in links]
+        target = max(set(linked), key=linked.count)  # the most linked article
+        original = next(a for a in articles if a.id == target)
+        encoded.clear()
+        rec.vectors()
+        report = rec.add(replace(original, labels=("promo",)), update_lists=through == "add")
+        assert (report.added, report.updated, report.unchanged) == (0, 1, 0)
+        if through == "add":
+            assert rec.refresh(k=K).lists == 0, "add(update_lists=True) left lists due"
+        else:
+            rec.refresh(k=K)
+        assert encoded == [], "a metadata change must not re-embed"
+        assert rec.store.get(target).labels == ("promo",)
+    lists = all_lists(tmp_path / "s.db")
+    assert target not in {i for links in lists.values() for i in links}
+    expected = [replace(a, labels=("promo",)) if a.id == target else a for a in articles]
+    with Recommender(tmp_path / "full.db", embedder=HashingEmbedder(64), ranking=ranking) as rec:
+        rec.add(expected)
+        rec.refresh(k=K)
+    assert lists == all_lists(tmp_path / "full.db")

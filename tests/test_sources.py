@@ -43,7 +43,7 @@ def test_field_mapping(tmp_path):
 
 
 def test_bad_field_mapping_names_the_valid_names():
-    with pytest.raises(ValueError, match="NAME one of body, id, lang"):
+    with pytest.raises(ValueError, match="NAME one of body, id, labels, lang"):
         FieldMap.from_pairs(["summary=x"])
 
 
@@ -91,3 +91,17 @@ def test_missing_path_is_reported(tmp_path):
 )
 def test_url_to_id(url, expected):
     assert url_to_id(url) == expected
+
+
+def test_labels_come_from_a_list_or_a_comma_separated_field(tmp_path):
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"id": "x", "title": "T", "body": "B", "labels": ["world", "Politics", "world"]})
+        + "\n" + json.dumps({"id": "y", "title": "T", "body": "B", "labels": 7}) + "\n")
+    (tmp_path / "b.csv").write_text('id,title,body,tags\nz,T,B,"sport; promo, "\n')
+    items = list(read_sources([tmp_path / "a.jsonl"]))
+    assert items[0].labels == ("world", "Politics")
+    assert isinstance(items[1], Skipped)
+    assert str(items[1]) == (f"{tmp_path / 'a.jsonl'}:2: field 'labels' must be a list of strings "
+                             "or a comma-separated string, got int")
+    [mapped] = read_sources([tmp_path / "b.csv"], fields=FieldMap.from_pairs(["labels=tags"]))
+    assert mapped.labels == ("sport", "promo")

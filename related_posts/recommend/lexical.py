@@ -102,23 +102,42 @@ def article_terms(text: str) -> Terms:
     return Terms(hashes[order], weights[order].astype(np.float32), shingles)
 
 
-def _fold(hashes: np.ndarray, weights: np.ndarray, dims: int) -> np.ndarray:
-    """Signed buckets: bucket ``|hash| mod dims``, sign of the hash."""
-    hashes = hashes.astype(np.int64)
-    row = np.zeros(dims, dtype=np.float64)
-    np.add.at(row, np.abs(hashes) % dims, np.where(hashes >= 0, weights, -weights))
-    return row
+#: Rows folded at a time: bounds the float64 scratch of a fold at ROW_CHUNK * dims * 8 bytes.
+ROW_CHUNK = 4096
+
+
+def _fold_rows(hash_lists: Sequence[np.ndarray], weight_lists: Sequence[np.ndarray],
+               dims: int) -> np.ndarray:
+    """Unit float32 rows: each row's weights summed into signed buckets (bucket
+    ``|hash| mod dims``, sign of the hash), one ``bincount`` for the whole chunk."""
+    sizes = np.fromiter((h.size for h in hash_lists), dtype=np.int64, count=len(hash_lists))
+    if sizes.sum():
+        hashes = np.concatenate(hash_lists).astype(np.int64)
+        weights = np.concatenate(weight_lists).astype(np.float64)
+        owners = np.repeat(np.arange(len(hash_lists), dtype=np.int64), sizes)
+        flat = np.bincount(owners * dims + np.abs(hashes) % dims,
+                           weights=np.where(hashes >= 0, weights, -weights),
+                           minlength=len(hash_lists) * dims)
+        out = flat.reshape(len(hash_lists), dims)
+    else:
+        out = np.zeros((len(hash_lists), dims), dtype=np.float64)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def _chunked(n: int, dims: int, fold_chunk) -> np.ndarray:
+    out = np.empty((n, dims), dtype=np.float32)
+    for start in range(0, n, ROW_CHUNK):
+        out[start:start + ROW_CHUNK] = fold_chunk(start, min(start + ROW_CHUNK, n))
+    return out
 
 
 def shingle_matrix(terms: Sequence[Terms], dims: int = SHINGLE_DIMS) -> np.ndarray:
     """Row-aligned float32 (n, dims) unit vectors of shingle counts (zero rows for texts
     of fewer than three terms): their dot product is the same-story similarity."""
-    out = np.zeros((len(terms), dims), dtype=np.float64)
-    for row, item in enumerate(terms):
-        if item.shingles.size:
-            out[row] = _fold(item.shingles, np.ones(item.shingles.size), dims)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    return _chunked(len(terms), dims, lambda a, b: _fold_rows(
+        [t.shingles for t in terms[a:b]],
+        [np.ones(t.shingles.size) for t in terms[a:b]], dims))
 
 
 def lexical_matrix(terms: Sequence[Terms], dims: int = DEFAULT_DIMS,
@@ -132,14 +151,11 @@ def lexical_matrix(terms: Sequence[Terms], dims: int = DEFAULT_DIMS,
     """
     if dims < 1:
         raise ValueError(f"dims must be at least 1, got {dims}")
-    ignored = np.array(sorted({term_hash(t.lower()) for t in ignore}), dtype=np.int64)
-    out = np.zeros((len(terms), dims), dtype=np.float64)
-    for row, item in enumerate(terms):
-        hashes = item.hashes.astype(np.int64)
-        weights = item.weights.astype(np.float64)
-        if ignored.size:
-            keep = ~np.isin(hashes, ignored)
-            hashes, weights = hashes[keep], weights[keep]
-        out[row] = _fold(hashes, weights, dims)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    ignored = np.array(sorted({term_hash(t.lower()) for t in ignore}), dtype=np.int32)
+
+    def kept(item: Terms) -> np.ndarray:
+        return ~np.isin(item.hashes, ignored) if ignored.size else slice(None)
+
+    return _chunked(len(terms), dims, lambda a, b: _fold_rows(
+        [t.hashes[kept(t)] for t in terms[a:b]],
+        [t.weights[kept(t)] for t in terms[a:b]], dims))

@@ -59,7 +59,8 @@ class RankingOptions:
       the two articles; ``max_age_days`` drops links published longer than that before
       the article; ``direction`` keeps only older (``background``) or newer
       (``follow-up``) links.
-    - Controls: ``exclude_ids`` and ``exclude_sources`` are never shown; ``pins`` maps an
+    - Controls: ``exclude_ids``, ``exclude_sources`` and articles carrying any of
+      ``exclude_labels`` (the site's categories or tags) are never shown; ``pins`` maps an
       article id to ids shown first, in order; ``same_language`` keeps links in the
       article's language when both languages are known.
     """
@@ -79,6 +80,7 @@ class RankingOptions:
     direction: str = "any"
     exclude_ids: frozenset[str] = frozenset()
     exclude_sources: frozenset[str] = frozenset()
+    exclude_labels: frozenset[str] = frozenset()
     pins: tuple[tuple[str, tuple[str, ...]], ...] = ()
     same_language: bool = True
 
@@ -105,7 +107,7 @@ class RankingOptions:
             raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, "
                              f"got {self.direction!r}")
         # Accept any iterable for the set-like options, and a mapping for pins.
-        for name in ("ignore_terms", "exclude_ids", "exclude_sources"):
+        for name in ("ignore_terms", "exclude_ids", "exclude_sources", "exclude_labels"):
             object.__setattr__(self, name, frozenset(getattr(self, name)))
         pins = self.pins.items() if isinstance(self.pins, Mapping) else self.pins
         object.__setattr__(self, "pins", tuple(sorted((str(a), tuple(b)) for a, b in pins)))
@@ -130,16 +132,30 @@ class RankingOptions:
         """Ids pinned to the top of ``article_id``'s list."""
         return dict(self.pins).get(article_id, ()) if article_id is not None else ()
 
-    def fingerprint(self) -> str:
-        """A short stable digest of everything but ``k`` that shapes a list: a stored
-        list made under another fingerprint is due again."""
+    def to_dict(self) -> dict:
+        """Every option but ``k``, JSON-ready (sets as sorted lists, pins as a mapping)."""
         values = {}
         for f in fields(self):
             if f.name == "k":
                 continue
             value = getattr(self, f.name)
             values[f.name] = sorted(value) if isinstance(value, frozenset) else value
-        text = json.dumps(values, sort_keys=True, default=list)
+        values["pins"] = {article: list(ids) for article, ids in self.pins}
+        return values
+
+    @classmethod
+    def from_dict(cls, values: Mapping, k: int = 5) -> "RankingOptions":
+        """Options from :meth:`to_dict`'s output; names this version does not know are
+        ignored (a store written by a newer version still opens)."""
+        known = {f.name for f in fields(cls)}
+        return cls(k=k, **{name: value for name, value in values.items() if name in known})
+
+    def fingerprint(self) -> str:
+        """A short stable digest of everything but ``k`` that shapes a list: a stored
+        list made under another fingerprint is due again."""
+        values = self.to_dict()
+        values["pins"] = [[article, ids] for article, ids in values["pins"].items()]
+        text = json.dumps(values, sort_keys=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -149,8 +165,8 @@ class Features:
 
     ``story`` rows are unit vectors compared for same-story collapse, ``topic`` rows
     unit vectors compared for diversity; ``published`` is in days (any epoch, None when
-    unknown); ``sources`` and ``langs`` are free strings. Empty sequences mean unknown
-    for every candidate.
+    unknown); ``sources`` and ``langs`` are free strings, ``labels`` each candidate's
+    categories or tags. Empty sequences mean unknown for every candidate.
     """
 
     story: np.ndarray | None = None
@@ -158,6 +174,7 @@ class Features:
     published: Sequence[float | None] = ()
     sources: Sequence[str | None] = ()
     langs: Sequence[str | None] = ()
+    labels: Sequence[tuple[str, ...]] = ()
     query_published: float | None = None
     query_lang: str | None = None
 
@@ -250,9 +267,12 @@ def rank(
 
 
 def _allowed(position: int, features: Features, options: RankingOptions) -> bool:
-    """Pair-level filters: language, source, age and time direction."""
+    """Pair-level filters: language, source, labels, age and time direction."""
     if features.sources and options.exclude_sources:
         if features.sources[position] in options.exclude_sources:
+            return False
+    if features.labels and options.exclude_labels:
+        if not options.exclude_labels.isdisjoint(features.labels[position]):
             return False
     if options.same_language and features.langs and features.query_lang:
         lang = features.langs[position]

@@ -25,7 +25,8 @@ from .refresh import (
     update_lists,
 )
 from .render import RenderOptions, make_teaser, rewrite
-from .space import RankingTable, explain, query_row, rank_row, ranking_table_for_store
+from .space import (ArticleMeta, RankingTable, explain, query_row, rank_row,
+                    ranking_table_for_store)
 
 if TYPE_CHECKING:
     from .audit import AuditOptions, AuditReport
@@ -76,7 +77,9 @@ class Recommender:
     one the store was built with, else ``model``, else all-MiniLM-L6-v2; asking for a
     different model than the store's is a :class:`ModelMismatchError`. Pass ``embedder``
     to use any object with the :class:`Embedder` protocol (tests use a fake), and
-    ``ranking`` for ranking options other than the defaults (``k`` comes from each call).
+    ``ranking`` for ranking options (``k`` comes from each call); without it, the options
+    of the store's last refresh are used, else the defaults. Each refresh records its
+    options in the store, so that later commands rank new texts the same way.
     """
 
     def __init__(
@@ -90,7 +93,8 @@ class Recommender:
     ) -> None:
         self.store = Store(db if db is not None else default_db_path())
         self.batch_size = batch_size
-        self.ranking = ranking or RankingOptions()
+        saved = self.store.ranking()
+        self.ranking = ranking or (RankingOptions.from_dict(saved) if saved else RankingOptions())
         bound = self.store.model()
         wanted = embedder.model_id if embedder is not None else (model and model_id_for(model))
         if bound and wanted and wanted != bound[0]:
@@ -163,27 +167,59 @@ class Recommender:
     def _write_batch(self, batch: list[Article], report: AddReport, update_lists: bool) -> None:
         stored = self.store.content_hashes([a.id for a in batch])
         fresh = [a for a in batch if stored.get(a.id) != a.content_hash]
-        report.unchanged += len(batch) - len(fresh)
+        relabelled = self.store.with_new_metadata([a for a in batch if a.id in stored
+                                                   and stored[a.id] == a.content_hash])
+        report.unchanged += len(batch) - len(fresh) - len(relabelled)
+        report.updated += len(relabelled)
+        cached = self._vectors is not None and self._version == self.store.data_version()
+        if relabelled:
+            # Same text, new metadata (labels, date, source...): no new embedding, but the
+            # lists that filter on it change.
+            self.store.write_metadata(relabelled)
+            embedded = [a for a in relabelled if cached and a.id in self._vectors.row_of]
+            if embedded:
+                rows = [self._vectors.row_of[a.id] for a in embedded]
+                self._grow_caches(embedded, self._vectors.matrix[rows].copy())
+            if update_lists:
+                self._update_lists([a.id for a in relabelled])
         if not fresh:
             return
-        cached = self._vectors is not None and self._version == self.store.data_version()
         vectors = self._encode([a.text for a in fresh])
         self.store.bind_model(self.embedder.model_id, self.embedder.dimension)
         self.store.write_articles(fresh, vectors, self.embedder.model_id)
         report.updated += sum(1 for a in fresh if a.id in stored)
         report.added += sum(1 for a in fresh if a.id not in stored)
         if cached:
-            # Our own commits leave data_version as it was: keep the cache in step.
-            before = len(self._vectors)
-            self._vectors = self._vectors.with_rows(
-                [a.id for a in fresh], [a.content_hash for a in fresh], vectors)
-            if self._floors is not None:
-                grown = len(self._vectors) - before
-                self._floors = np.concatenate([self._floors, np.full(grown, -np.inf, np.float32)])
+            # Our own commits leave data_version as it was: keep the caches in step.
+            self._grow_caches(fresh, vectors)
         else:
             self._vectors = None
         if update_lists:
             self._update_lists([a.id for a in fresh])
+
+    def _grow_caches(self, fresh: list[Article], vectors: np.ndarray) -> None:
+        """Enter ``fresh`` articles (just written) into the cached vectors, list floors and
+        ranking space without reading or rebuilding the rest."""
+        old, before = self._vectors, len(self._vectors)
+        ids = [a.id for a in fresh]
+        self._vectors = old.with_rows(ids, [a.content_hash for a in fresh], vectors)
+        if self._floors is not None:
+            grown = len(self._vectors) - before
+            self._floors = np.concatenate([self._floors, np.full(grown, -np.inf, np.float32)])
+        space = self._ranking_space
+        if space is None or space[0] is not old:
+            return
+        options, table = space[1], space[2]
+        if options.expand or table.floor is not None:
+            self._ranking_space = None  # depends on every article: rebuilt when next needed
+            return
+        from .lexical import article_terms
+
+        terms = {a.id: (a.content_hash, article_terms(a.text)) for a in fresh}
+        self.store.write_lexical_terms(terms)
+        meta = [ArticleMeta.of(a) for a in fresh]
+        self._ranking_space = (self._vectors, options, table.with_articles(
+            self._vectors, ids, [terms[i][1] for i in ids], meta))
 
     def _update_lists(self, ids: list[str]) -> None:
         k = self._floors_k if self._floors is not None else self.store.list_k()
@@ -195,13 +231,17 @@ class Recommender:
         table = self._space(options)
         if self._floors is None or self._floors_k != k:
             self._floors, self._floors_k = list_floors(self.store, table, k), k
-        rows = np.array([table.row_of[i] for i in ids], dtype=np.int64)
+        new_rows = [table.row_of[i] for i in ids]
+        # Lists that linked to a changed article hold a stale score: recompute them too.
+        stale = [table.row_of[i] for i in self.store.stale_lists()
+                 if i in table.row_of and table.row_of[i] not in set(new_rows)]
+        rows = np.array(new_rows + stale, dtype=np.int64)
         neighbours = top_k(table.matrix[rows], table.matrix, options.candidates,
                            order=table.order)
         is_due = np.zeros(len(table), dtype=bool)
         is_due[rows] = True
         model_id = self.store.model()[0]
-        update_lists(self.store, table, rows, neighbours, rows.tolist(), is_due, self._floors,
+        update_lists(self.store, table, rows, neighbours, new_rows, is_due, self._floors,
                      options, model_id)
 
     def _space(self, options: RankingOptions) -> RankingTable:
@@ -209,7 +249,9 @@ class Recommender:
         rebuilt only when the vectors or the options change."""
         vectors = self.vectors()
         cached = self._ranking_space
-        if cached is None or cached[0] is not vectors or cached[1] != options:
+        # k is not part of the space: the fingerprint leaves it out.
+        if (cached is None or cached[0] is not vectors
+                or cached[1].fingerprint() != options.fingerprint()):
             cached = (vectors, options, ranking_table_for_store(self.store, vectors, options))
             self._ranking_space = cached
         return cached[2]
@@ -234,6 +276,8 @@ class Recommender:
             dry_run=dry_run,
             neighbours=neighbours, progress=progress, batch_size=self.batch_size,
         )
+        if not dry_run:
+            self.store.save_ranking(self.ranking.to_dict())
         self._vectors = None if dry_run else table
         self._version = self.store.data_version()
         self._floors = None

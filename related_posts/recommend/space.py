@@ -24,8 +24,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..store import Store, VectorTable
-from .lexical import Terms, article_terms, lexical_matrix, shingle_matrix
+from ..article import Article
+from ..store import Store, VectorTable, grow_rows
+from .lexical import (ROW_CHUNK, SHINGLE_DIMS, Terms, article_terms, lexical_matrix,
+                      shingle_matrix)
 from .neighbours import SCORE_DECIMALS, exact_scores, top_k
 from .rank import Features, RankingOptions, published_days, rank, time_label
 
@@ -40,20 +42,26 @@ class ArticleMeta:
     published: float | None = None  # days since 1970-01-01 UTC
     source: str | None = None
     lang: str | None = None
+    labels: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, article: Article) -> "ArticleMeta":
+        return cls(published_days(article.published), article.source, article.lang,
+                   tuple(article.labels))
 
 
 @dataclass(frozen=True, kw_only=True)
 class RankingTable(VectorTable):
     """A vector table in the ranking space, with what :func:`rank` needs per row.
 
-    ``dense`` holds the model's vectors and ``lexical`` the hashed lexical vectors
-    (both unfused, unexpanded, for explanations); ``story`` the shingle vectors compared
-    for same-story collapse; ``topic`` the fused vectors before re-ranking, compared for
-    diversity; ``floor`` the calibrated relevance floor (None without ``floor_quantile``).
+    ``dense`` holds the model's vectors (shared with the plain table, not copied);
+    ``topic`` the fused vectors before re-ranking (the same array as ``matrix`` without
+    re-ranking), compared for diversity and holding the lexical vectors too (see
+    :meth:`lexical_rows`); ``story`` the shingle vectors compared for same-story
+    collapse; ``floor`` the calibrated relevance floor (None without ``floor_quantile``).
     """
 
     dense: np.ndarray
-    lexical: np.ndarray
     story: np.ndarray
     topic: np.ndarray
     meta: tuple[ArticleMeta, ...]
@@ -66,6 +74,51 @@ class RankingTable(VectorTable):
         base = self.options.fingerprint()
         return base if self.floor is None else f"{base}:{self.floor:.6f}"
 
+    @property
+    def has_lexical(self) -> bool:
+        return self.options.lexical_weight > 0
+
+    def lexical_rows(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The hashed lexical vectors of ``rows`` (before fusion and re-ranking), read
+        back from the fused rows rather than kept twice (a 100k site saves 400 MB)."""
+        if not self.has_lexical:
+            return np.zeros((len(rows), 0), dtype=np.float32)
+        return _lexical_part(self.topic[rows], self.dense.shape[1], self.options.lexical_weight)
+
+    def with_articles(self, plain: VectorTable, ids: Sequence[str], terms: Sequence[Terms],
+                      meta: Sequence[ArticleMeta]) -> "RankingTable":
+        """This space after its plain table grew into ``plain`` (``VectorTable.with_rows``)
+        by the new or changed articles ``ids``, with their ``terms`` and ``meta``.
+
+        Only their rows are computed; the others are kept, and new rows go into spare
+        capacity (see :func:`~related_posts.store.grow_rows`), so one article costs
+        milliseconds at any site size. Only for spaces in which a row depends on its own
+        article alone: no re-ranking, no calibrated floor (``ValueError`` otherwise;
+        rebuild with :func:`build_ranking_table`). This table must not be used afterwards.
+        """
+        if self.options.expand or self.floor is not None:
+            raise ValueError("a re-ranked space or one with a calibrated floor depends on "
+                             "every article: rebuild it instead of growing it")
+        rows = np.array([plain.row_of[i] for i in ids], dtype=np.int64)
+        total = len(plain)
+        fused = _fused_rows(plain.matrix[rows], terms, self.options)
+        if self.options.lexical_weight == 0:
+            matrix, spare = plain.matrix, None  # the fused space is the plain one
+        else:
+            matrix, spare = grow_rows(self.matrix, self.__dict__.get("_spare"), total, rows, fused)
+        story, story_spare = grow_rows(self.story, self.__dict__.get("_story_spare"), total,
+                                       rows, _story_rows(terms, self.options))
+        all_meta = list(self.meta) + [ArticleMeta()] * (total - len(self.meta))
+        for row, item in zip(rows.tolist(), meta):
+            all_meta[row] = item
+        grown = RankingTable(ids=plain.ids, content_hashes=plain.content_hashes, matrix=matrix,
+                             order=plain.order, dense=plain.matrix, story=story, topic=matrix,
+                             meta=tuple(all_meta), options=self.options)
+        plain.hand_over(grown, spare)
+        if story_spare is not None:
+            grown.__dict__["_story_spare"] = story_spare
+        return grown
+
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
@@ -77,9 +130,30 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
     dense = np.asarray(dense, dtype=np.float32)
     if weight == 0:
         return dense
-    return np.hstack([dense / np.sqrt(1.0 + weight),
-                      np.asarray(lexical, dtype=np.float32) * np.sqrt(weight / (1.0 + weight))]
-                     ).astype(np.float32)
+    out = np.empty((len(dense), dense.shape[1] + lexical.shape[1]), dtype=np.float32)
+    out[:, :dense.shape[1]] = dense / np.sqrt(1.0 + weight)
+    out[:, dense.shape[1]:] = np.asarray(lexical, dtype=np.float32) * np.sqrt(weight / (1.0 + weight))
+    return out
+
+
+def _lexical_part(fused: np.ndarray, dense_dims: int, weight: float) -> np.ndarray:
+    """The lexical vectors inside fused rows, unscaled (inverse of :func:`fuse`)."""
+    return (fused[:, dense_dims:] / np.sqrt(weight / (1.0 + weight))).astype(np.float32)
+
+
+def _fused_rows(dense: np.ndarray, terms: Sequence[Terms], options: RankingOptions
+                ) -> np.ndarray:
+    """:func:`fuse` of ``dense`` rows with the lexical vectors of their ``terms``."""
+    if options.lexical_weight == 0:
+        return np.asarray(dense, dtype=np.float32)
+    return fuse(dense, lexical_matrix(terms, options.lexical_dims, options.ignore_terms),
+                options.lexical_weight)
+
+
+def _story_rows(terms: Sequence[Terms], options: RankingOptions) -> np.ndarray:
+    if options.same_story is None:
+        return np.zeros((len(terms), 0), dtype=np.float32)
+    return shingle_matrix(terms)
 
 
 def neighbour_weights(scores: np.ndarray) -> np.ndarray:
@@ -154,41 +228,68 @@ def calibrate_floor(matrix: np.ndarray, quantile: float, seed: int = 0,
 
 def build_ranking_table(table: VectorTable, terms: Sequence[Terms],
                         meta: Sequence[ArticleMeta], options: RankingOptions) -> RankingTable:
-    """The ranking space over ``table`` (row-aligned ``terms`` and ``meta``)."""
+    """The ranking space over ``table`` (row-aligned ``terms`` and ``meta``).
+
+    Built a slice of rows at a time, so that no whole-site temporary is made besides the
+    result: ``terms`` may be a lazy sequence that reads each slice from the store.
+    """
     if not (len(terms) == len(meta) == len(table)):
         raise ValueError(f"{len(table)} vectors but {len(terms)} term lists and {len(meta)} "
                          "metadata rows: they must be row-aligned")
     dense = np.asarray(table.matrix, dtype=np.float32)
-    lexical = (lexical_matrix(terms, options.lexical_dims, options.ignore_terms)
-               if options.lexical_weight > 0 else np.zeros((len(table), 0), dtype=np.float32))
-    topic = fuse(dense, lexical, options.lexical_weight)
-    matrix = ranking_matrix(dense, lexical, options, order=table.order) if options.expand else topic
-    story = (shingle_matrix(terms) if options.same_story is not None
-             else np.zeros((len(table), 0), dtype=np.float32))
+    n = len(table)
+    lexical_dims = options.lexical_dims if options.lexical_weight > 0 else 0
+    topic = (dense if lexical_dims == 0
+             else np.empty((n, dense.shape[1] + lexical_dims), dtype=np.float32))
+    story = np.empty((n, 0 if options.same_story is None else SHINGLE_DIMS), dtype=np.float32)
+    for start in range(0, n, ROW_CHUNK):
+        stop = min(start + ROW_CHUNK, n)
+        chunk = terms[start:stop]
+        if lexical_dims:
+            topic[start:stop] = _fused_rows(dense[start:stop], chunk, options)
+        story[start:stop] = _story_rows(chunk, options)
+    matrix = topic
+    if options.expand:
+        lexical = (_lexical_part(topic, dense.shape[1], options.lexical_weight)
+                   if lexical_dims else np.zeros((n, 0), dtype=np.float32))
+        matrix = ranking_matrix(dense, lexical, options, order=table.order)
     floor = (calibrate_floor(matrix, options.floor_quantile)
              if options.floor_quantile is not None else None)
     return RankingTable(ids=list(table.ids), content_hashes=list(table.content_hashes),
-                        matrix=matrix, order=table.order, dense=dense, lexical=lexical,
-                        story=story, topic=topic, meta=tuple(meta), options=options, floor=floor)
+                        matrix=matrix, order=table.order, dense=dense, story=story,
+                        topic=topic, meta=tuple(meta), options=options, floor=floor)
+
+
+class _StoredTerms(Sequence[Terms]):
+    """The cached terms of ``ids``, read from the store a slice at a time."""
+
+    def __init__(self, store: Store, ids: Sequence[str]) -> None:
+        self.store, self.ids = store, ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if not isinstance(index, slice):
+            return self[index:index + 1][0]
+        wanted = self.ids[index]
+        found = self.store.lexical_terms(wanted)
+        return [found[i][1] for i in wanted]
 
 
 def ranking_table_for_store(store: Store, table: VectorTable, options: RankingOptions
                             ) -> RankingTable:
     """:func:`build_ranking_table` for the articles of ``store``; the terms of articles
-    that lack them (new or changed text) are computed and cached in the store."""
-    cached = store.lexical_terms()
-    missing = [i for i, h in zip(table.ids, table.content_hashes)
-               if i not in cached or cached[i][0] != h]
-    if missing:
-        computed = {}
-        for article in store.articles_by_id(missing):
-            computed[article.id] = (article.content_hash, article_terms(article.text))
-        store.write_lexical_terms(computed)
-        cached.update(computed)
+    that lack them (new or changed text) are computed and cached in the store first."""
+    cached = store.lexical_term_hashes()
+    missing = [i for i, h in zip(table.ids, table.content_hashes) if cached.get(i) != h]
+    for start in range(0, len(missing), ROW_CHUNK):
+        store.write_lexical_terms({article.id: (article.content_hash, article_terms(article.text))
+                                   for article in store.articles_by_id(missing[start:start + ROW_CHUNK])})
     meta_rows = store.article_meta()
-    meta = [ArticleMeta(published_days(m[0]), m[1], m[2])
-            for m in (meta_rows.get(i, (None, None, None)) for i in table.ids)]
-    return build_ranking_table(table, [cached[i][1] for i in table.ids], meta, options)
+    meta = [ArticleMeta(published_days(m[0]), m[1], m[2], m[3])
+            for m in (meta_rows.get(i, (None, None, None, ())) for i in table.ids)]
+    return build_ranking_table(table, _StoredTerms(store, table.ids), meta, options)
 
 
 def query_row(table: RankingTable, dense: np.ndarray, terms: Terms
@@ -197,8 +298,8 @@ def query_row(table: RankingTable, dense: np.ndarray, terms: Terms
     its searched vector and its lexical vector."""
     options = table.options
     dense = np.asarray(dense, dtype=np.float32)[None, :]
-    lexical = (lexical_matrix([terms], table.lexical.shape[1], options.ignore_terms)
-               if table.lexical.shape[1] else np.zeros((1, 0), dtype=np.float32))
+    lexical = (lexical_matrix([terms], options.lexical_dims, options.ignore_terms)
+               if table.has_lexical else np.zeros((1, 0), dtype=np.float32))
     if options.expand == 0 or len(table) == 0:
         return fuse(dense, lexical, options.lexical_weight)[0], lexical[0]
     found, scores = top_k(fuse(dense, lexical, options.lexical_weight), table.topic, options.expand,
@@ -208,8 +309,9 @@ def query_row(table: RankingTable, dense: np.ndarray, terms: Terms
     dense_x = _unit(dense + options.expand_weight * np.einsum("ij,ijd->id", weights, table.dense[safe]))
     if options.lexical_weight == 0:
         return dense_x[0].astype(np.float32), lexical[0]
+    neighbours = table.lexical_rows(safe.ravel()).reshape(*safe.shape, -1)
     lexical_x = _unit(lexical + options.expand_weight
-                      * np.einsum("ij,ijd->id", weights, table.lexical[safe]))
+                      * np.einsum("ij,ijd->id", weights, neighbours))
     return fuse(dense_x, lexical_x, options.lexical_weight)[0], lexical[0]
 
 
@@ -226,6 +328,7 @@ def features(table: RankingTable, rows: Sequence[int], query: int | None = None,
         published=[m.published for m in meta],
         sources=[m.source for m in meta],
         langs=[m.lang for m in meta],
+        labels=[m.labels for m in meta],
         query_published=own.published,
         query_lang=own.lang,
     )
@@ -314,15 +417,15 @@ def explain(table: RankingTable, query: int | None, links: Sequence[tuple[str, f
     """
     options = table.options
     dense_q = table.dense[query] if query is not None else query_dense
-    lexical_q = table.lexical[query] if query is not None else query_lexical
+    lexical_q = table.lexical_rows([query])[0] if query is not None else query_lexical
     own = table.meta[query] if query is not None else (query_meta or ArticleMeta())
     out = []
     for article_id, score in links:
         row = table.row_of[article_id]
         dense = float(np.dot(dense_q, table.dense[row]))
         why: dict[str, Any] = {"dense": round(dense, 4)}
-        if table.lexical.shape[1] and lexical_q is not None:
-            lexical = float(np.dot(lexical_q, table.lexical[row]))
+        if table.has_lexical and lexical_q is not None:
+            lexical = float(np.dot(lexical_q, table.lexical_rows([row])[0]))
             why["lexical"] = round(lexical, 4)
             fused = (dense + options.lexical_weight * lexical) / (1.0 + options.lexical_weight)
         else:

@@ -110,10 +110,17 @@ def _m003_ranking(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m004_labels(db: sqlite_utils.Database) -> None:
+    # The site's own categories or tags of each article (a JSON list), which lists can
+    # exclude; NULL for articles stored before labels existed (no labels).
+    db["articles"].add_column("labels", str)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_list_state", _m002_list_state),
     ("003_ranking", _m003_ranking),
+    ("004_labels", _m004_labels),
 ]
 
 

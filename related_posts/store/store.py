@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # the store only moves blobs; the lexical module gives them m
     from ..recommend.lexical import Terms
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+#: Vectors decoded per slice when the store's vectors are read.
+VECTOR_READ_ROWS = 8192
 
 
 def now() -> str:
@@ -71,15 +73,14 @@ class VectorTable:
 
     def with_rows(self, ids: Sequence[str], hashes: Sequence[str], vectors: np.ndarray
                   ) -> "VectorTable":
-        """This table with these rows replaced, or appended after the last row.
-
-        Appending writes into spare capacity kept after the matrix (grown by half when
-        full), so one new article costs a few vectorised passes over small arrays, not a
-        copy of every vector. The result shares memory and indexes with this table, which
-        must not be used afterwards.
+        """This table with these rows replaced, or appended after the last row (into
+        spare capacity, see :func:`grow_rows`): one new article costs a few vectorised
+        passes over small arrays, not a copy of every vector. The result shares memory and
+        indexes with this table, which must not be used afterwards.
         """
         matrix, content_hashes = self.matrix, self.content_hashes
         table_ids, row_of = self.ids, self.row_of
+        spare = self.__dict__.get("_spare")
         sorted_ids = self._sorted_ids
         order = np.arange(len(self), dtype=np.int64) if self.order is None else self.order
         fresh = []
@@ -92,13 +93,8 @@ class VectorTable:
                 content_hashes[row] = content
         if fresh:
             n, total = len(table_ids), len(table_ids) + len(fresh)
-            # Only a buffer this class allocated is written past the last row.
-            spare = self.__dict__.get("_spare")
-            if spare is None or matrix.base is not spare or spare.shape[0] < total:
-                spare = np.empty((max(total, int(n * 1.5) + 16), matrix.shape[1]), np.float32)
-                spare[:n] = matrix
-            spare[n:total] = np.stack([f[2] for f in fresh])
-            matrix = spare[:total]
+            matrix, spare = grow_rows(matrix, spare, total,
+                                      np.arange(n, total), np.stack([f[2] for f in fresh]))
             order = np.concatenate([order, np.zeros(len(fresh), dtype=np.int64)])
             for offset, (article_id, content, _) in enumerate(fresh):
                 place = bisect.bisect_left(sorted_ids, article_id)
@@ -109,13 +105,35 @@ class VectorTable:
                 table_ids.append(article_id)
                 content_hashes.append(content)
         grown = VectorTable(table_ids, content_hashes, matrix, order)
-        # Hand the indexes over rather than rebuilding them (a million entries each).
-        grown.__dict__["row_of"], grown.__dict__["_sorted_ids"] = row_of, sorted_ids
-        if fresh:
-            grown.__dict__["_spare"] = spare
-        elif "_spare" in self.__dict__:
-            grown.__dict__["_spare"] = self.__dict__["_spare"]
+        self.hand_over(grown, spare)
         return grown
+
+    def hand_over(self, grown: "VectorTable", spare: np.ndarray | None) -> None:
+        """Give ``grown`` (this table with rows replaced or appended) this table's id
+        indexes, kept in step, rather than rebuilding them (a million entries each)."""
+        grown.__dict__["row_of"], grown.__dict__["_sorted_ids"] = self.row_of, self._sorted_ids
+        if spare is not None:
+            grown.__dict__["_spare"] = spare
+
+
+def grow_rows(matrix: np.ndarray, spare: np.ndarray | None, total: int, rows: np.ndarray,
+              values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``matrix`` extended to ``total`` rows, with ``values`` written at ``rows``, and
+    the buffer it now lives in.
+
+    Appending writes into spare capacity kept after the last row (``spare``, grown by
+    half when full), so adding one row does not copy the others. Rows are written in
+    place: the old matrix must not be used afterwards.
+    """
+    n = matrix.shape[0]
+    if total > n:
+        # Only a buffer allocated here is written past the last row.
+        if spare is None or matrix.base is not spare or spare.shape[0] < total:
+            spare = np.empty((max(total, int(n * 1.5) + 16), matrix.shape[1]), matrix.dtype)
+            spare[:n] = matrix
+        matrix = spare[:total]
+    matrix[rows] = values
+    return matrix, spare
 
 
 @dataclass(frozen=True)
@@ -181,6 +199,16 @@ class Store:
         elif current != (model_id, dimension):
             raise ModelMismatchError(self.path, current[0], current[1], model_id, dimension)
 
+    def ranking(self) -> dict | None:
+        """The ranking options the last refresh used (``RankingOptions.to_dict``), if any."""
+        row = self.db.execute("select value from settings where key = 'ranking'").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_ranking(self, options: dict) -> None:
+        """Remember the ranking options lists are computed with, for later commands."""
+        with self.db.atomic():
+            self.db["settings"].upsert({"key": "ranking", "value": json.dumps(options)}, pk="key")
+
     # -- articles ------------------------------------------------------------------------
 
     def count(self) -> int:
@@ -206,6 +234,38 @@ class Store:
             ):
                 found[row[0]] = row[1]
         return found
+
+    def with_new_metadata(self, articles: Sequence[Article]) -> list[Article]:
+        """Those of ``articles`` stored with the same text but other metadata (url,
+        published, source, lang or labels)."""
+        by_id = {a.id: a for a in articles}
+        changed = []
+        for chunk, marks in _chunks(list(by_id)):
+            for row in self.db["articles"].rows_where(f"id in ({marks})", chunk):
+                article = by_id[row["id"]]
+                if (row["content_hash"] == article.content_hash
+                        and _row_to_article(row).metadata != article.metadata):
+                    changed.append(article)
+        return changed
+
+    def write_metadata(self, articles: Sequence[Article]) -> None:
+        """Store new metadata of articles whose text is unchanged, in one transaction.
+
+        Their vectors stay. Ranking filters on metadata in both directions, so each
+        article is handled as a changed one by the next refresh: its list is due (and it
+        is offered to the other lists), and the lists that link to it are stale.
+        """
+        stamp = now()
+        ids = [a.id for a in articles]
+        with self.db.atomic():
+            self._mark_linking_lists_stale(ids)
+            for chunk, marks in _chunks(ids):
+                self.db.execute(f"delete from list_state where article_id in ({marks})", chunk)
+            for article in articles:
+                row = _article_to_row(article)
+                self.db["articles"].update(article.id, {
+                    "url": row["url"], "published": row["published"], "source": row["source"],
+                    "lang": row["lang"], "labels": row["labels"], "updated_at": stamp})
 
     def find_by_hash(self, content_hash: str) -> str | None:
         row = self.db.execute(
@@ -311,20 +371,32 @@ class Store:
         if bound is None:
             return VectorTable([], [], np.zeros((0, 0), dtype=np.float32))
         model_id, dimension = bound
-        rows = self.db.execute(
+        count = self.db.execute(
+            "select count(*) from embeddings e join articles a on a.id = e.article_id "
+            "and a.content_hash = e.content_hash where e.model_id = ?", [model_id]).fetchone()[0]
+        cursor = self.db.execute(
             """
             select e.article_id, e.content_hash, e.vector from embeddings e
             join articles a on a.id = e.article_id and a.content_hash = e.content_hash
             where e.model_id = ? order by e.article_id
             """,
             [model_id],
-        ).fetchall()
-        # One join and one frombuffer: a Python loop per row costs seconds at 100k rows.
-        packed = b"".join(r[2] for r in rows)
-        if len(packed) != len(rows) * dimension * 4:
-            raise StoreError(f"{self.path}: stored vectors do not all have dimension {dimension}")
-        matrix = np.frombuffer(packed, dtype="<f4").reshape(len(rows), dimension)
-        return VectorTable([r[0] for r in rows], [r[1] for r in rows], matrix.astype(np.float32))
+        )
+        # Read in slices, each joined into one buffer and decoded with one frombuffer (a
+        # Python call per row costs seconds at 100k rows), straight into the result: the
+        # blobs of the whole store are never held at once.
+        matrix = np.empty((count, dimension), dtype=np.float32)
+        ids: list[str] = []
+        hashes: list[str] = []
+        while rows := cursor.fetchmany(VECTOR_READ_ROWS):
+            packed = b"".join(r[2] for r in rows)
+            if len(packed) != len(rows) * dimension * 4 or len(ids) + len(rows) > count:
+                raise StoreError(f"{self.path}: stored vectors do not all have dimension "
+                                 f"{dimension}, or the store changed while being read")
+            matrix[len(ids):len(ids) + len(rows)] = np.frombuffer(packed, "<f4").reshape(-1, dimension)
+            ids += [r[0] for r in rows]
+            hashes += [r[1] for r in rows]
+        return VectorTable(ids, hashes, matrix[:len(ids)])
 
     def vector(self, article_id: str) -> np.ndarray | None:
         row = self.db.execute(
@@ -404,6 +476,11 @@ class Store:
         ).fetchall()
         return [r[0] for r in rows], {r[0] for r in rows if r[1]}
 
+    def stale_lists(self) -> list[str]:
+        """Articles whose list links to an article that changed or vanished."""
+        return [r[0] for r in self.db.execute(
+            "select article_id from list_state where stale = 1 order by article_id")]
+
     def why(self, article_id: str) -> list[dict | None]:
         """The stored score components of each link of ``article_id``'s list, by rank."""
         return [json.loads(r[0]) if r[0] else None for r in self.db.execute(
@@ -411,12 +488,22 @@ class Store:
 
     # -- ranking inputs ------------------------------------------------------------------
 
-    def lexical_terms(self) -> dict[str, tuple[str, "Terms"]]:
-        """Cached lexical terms of every article that has them: id -> (content hash, terms)."""
+    def lexical_terms(self, ids: Sequence[str] | None = None) -> dict[str, tuple[str, "Terms"]]:
+        """Cached lexical terms (of ``ids``, else of every article that has them):
+        id -> (content hash, terms)."""
         from ..recommend.lexical import Terms
 
-        return {r[0]: (r[1], Terms.from_blobs(r[2], r[3], r[4])) for r in self.db.execute(
-            "select article_id, content_hash, hashes, weights, shingles from lexical_terms")}
+        sql = "select article_id, content_hash, hashes, weights, shingles from lexical_terms"
+        if ids is None:
+            rows: Iterator = self.db.execute(sql)
+        else:
+            rows = (row for chunk, marks in _chunks(list(ids))
+                    for row in self.db.execute(f"{sql} where article_id in ({marks})", chunk))
+        return {r[0]: (r[1], Terms.from_blobs(r[2], r[3], r[4])) for r in rows}
+
+    def lexical_term_hashes(self) -> dict[str, str]:
+        """id -> content hash of every article whose lexical terms are cached."""
+        return dict(self.db.execute("select article_id, content_hash from lexical_terms"))
 
     def write_lexical_terms(self, terms: dict[str, tuple[str, "Terms"]]) -> None:
         """Cache ``id -> (content hash, terms)``, in one transaction."""
@@ -435,10 +522,11 @@ class Store:
                       self.db["articles"].rows_where(f"id in ({marks})", chunk, order_by="id")]
         return found
 
-    def article_meta(self) -> dict[str, tuple[str | None, str | None, str | None]]:
-        """``id -> (published, source, lang)`` of every article (what ranking filters on)."""
-        return {r[0]: (r[1], r[2], r[3]) for r in self.db.execute(
-            "select id, published, source, lang from articles")}
+    def article_meta(self) -> dict[str, tuple[str | None, str | None, str | None, tuple[str, ...]]]:
+        """``id -> (published, source, lang, labels)`` of every article (what ranking
+        filters on)."""
+        return {r[0]: (r[1], r[2], r[3], tuple(json.loads(r[4] or "[]"))) for r in self.db.execute(
+            "select id, published, source, lang, labels from articles")}
 
     def list_floors(self) -> dict[str, tuple[int, float | None]]:
         """``(size, weakest score)`` of every stored list."""
@@ -528,6 +616,7 @@ def _article_to_row(article: Article) -> dict:
         "lang": article.lang,
         "tail": json.dumps([item.to_dict() for item in article.tail], ensure_ascii=False),
         "content_hash": article.content_hash,
+        "labels": json.dumps(list(article.labels), ensure_ascii=False) if article.labels else None,
     }
 
 
@@ -542,5 +631,6 @@ def _row_to_article(row: dict) -> Article:
         source=row["source"],
         lang=row["lang"],
         tail=tail,
+        labels=tuple(json.loads(row.get("labels") or "[]")),
     )
 
