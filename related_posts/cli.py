@@ -141,23 +141,48 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
               help="Exact search, or an approximate HNSW index for very large sites; auto "
               f"goes approximate when 10% or more of a site of {APPROXIMATE_FROM:,}+ "
               "articles is due.")
-@click.option("--rerank", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--rerank", type=click.IntRange(min=0), default=None,
               help="Re-rank by neighbourhood: pull each article towards its N nearest "
-              "neighbours (40 measured best). Better lists, but any change recomputes them all.")
+              "neighbours (40 measured best; 0 turns it off). Better lists, but any change "
+              "recomputes them all.")
+@click.option("--exclude-label", "exclude_labels", multiple=True, metavar="LABEL",
+              help="Never link to articles with this label (category or tag). Repeatable.")
+@click.option("--exclude-source", "exclude_sources", multiple=True, metavar="SOURCE",
+              help="Never link to articles from this source. Repeatable.")
+@click.option("--exclude-id", "exclude_ids", multiple=True, metavar="ID",
+              help="Never link to this article. Repeatable.")
+@click.option("--reset-ranking", is_flag=True,
+              help="Forget the ranking options saved by earlier refreshes: back to the defaults "
+              "plus the options given now.")
 @json_option
 @quiet_option
 def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, neighbours: str,
-            rerank: int, as_json: bool, quiet: bool) -> None:
+            rerank: int | None, exclude_labels: tuple[str, ...],
+            exclude_sources: tuple[str, ...], exclude_ids: tuple[str, ...],
+            reset_ranking: bool, as_json: bool, quiet: bool) -> None:
     """Bring every related list up to date, incrementally.
 
     Embeds new and changed articles, recomputes the lists that are due, and enters each
     new article into the older lists where it beats the weakest link. Work is committed
     in batches: if a refresh is interrupted, the next one finishes it. Readers keep
     answering while it runs; a second refresh of the same store is refused.
+
+    Ranking options given here (--rerank, --exclude-*) are saved in the store and kept by
+    later refreshes and lookups until changed; an --exclude-* option replaces the saved
+    set of its kind.
     """
+    from dataclasses import replace
+
     from .recommend.rank import RankingOptions
 
-    with Recommender(db, model=model, ranking=RankingOptions(expand=rerank)) as rec:
+    with Recommender(db, model=model) as rec:
+        ranking = RankingOptions() if reset_ranking else rec.ranking
+        changes = {name: frozenset(values) for name, values in (
+            ("exclude_labels", exclude_labels), ("exclude_sources", exclude_sources),
+            ("exclude_ids", exclude_ids)) if values}
+        if rerank is not None:
+            changes["expand"] = rerank
+        rec.ranking = replace(ranking, **changes)
         report = rec.refresh(k=k, full=full, dry_run=dry_run, neighbours=neighbours,
                              progress=progress(quiet))
     if as_json:

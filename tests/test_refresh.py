@@ -289,3 +289,31 @@ def test_new_labels_on_unchanged_text_change_lists_without_re_embedding(tmp_path
         rec.add(expected)
         rec.refresh(k=K)
     assert lists == all_lists(tmp_path / "full.db")
+
+
+def test_a_full_refresh_by_all_pairs_gives_the_lists_of_blocked_searches(tmp_path, monkeypatch):
+    """Past one pair block, a refresh of every list takes each pair's product once
+    (all_pairs_top_k); shrink the block so a small site takes that path."""
+    from related_posts.recommend import neighbours
+
+    articles = make_corpus(300, seed=41)
+    build(tmp_path / "blocked.db", articles)
+    monkeypatch.setattr(neighbours, "PAIR_BLOCK", 64)
+    seen: list[int] = []
+
+    class Bar:
+        def __init__(self, total=None, desc="", unit=""):
+            self.desc = desc
+
+        def update(self, n=1):
+            if self.desc == "neighbours":
+                seen.append(n)
+
+        def close(self):
+            pass
+
+    with Recommender(tmp_path / "pairs.db", embedder=HashingEmbedder(64)) as rec:
+        rec.add(articles)
+        rec.refresh(k=K, progress=Bar)
+    assert sum(seen) == 300 and len(seen) == 5, "the all-pairs path did not run"
+    assert all_lists(tmp_path / "pairs.db") == all_lists(tmp_path / "blocked.db")

@@ -14,7 +14,7 @@ from ..article import Article, RelatedItem, TailItem, content_hash, embedding_te
 from ..errors import ModelMismatchError, NotEmbeddedError, UnknownArticleError
 from ..store import Store, VectorTable
 from .embed import Embedder, load_embedder, model_id_for
-from .neighbours import top_k
+from .neighbours import MAX_BLOCK_BYTES, UNIT_NORM, top_k
 from .parse import Document, parse_document
 from .rank import RankingOptions
 from .refresh import (
@@ -236,13 +236,18 @@ class Recommender:
         stale = [table.row_of[i] for i in self.store.stale_lists()
                  if i in table.row_of and table.row_of[i] not in set(new_rows)]
         rows = np.array(new_rows + stale, dtype=np.int64)
+        # One pass over the site gives both the new articles' searches and their offers to
+        # other lists (a pair's score is the same both ways).
+        products = (table.matrix[rows] @ table.matrix.T
+                    if len(rows) * len(table) * 4 <= MAX_BLOCK_BYTES else None)
         neighbours = top_k(table.matrix[rows], table.matrix, options.candidates,
-                           order=table.order)
+                           order=table.order, products=products, max_norm=UNIT_NORM)
         is_due = np.zeros(len(table), dtype=bool)
         is_due[rows] = True
         model_id = self.store.model()[0]
         update_lists(self.store, table, rows, neighbours, new_rows, is_due, self._floors,
-                     options, model_id)
+                     options, model_id,
+                     new_products=None if products is None else products[:len(new_rows)])
 
     def _space(self, options: RankingOptions) -> RankingTable:
         """The stored vectors in the ranking space of ``options`` (see :mod:`.space`),
@@ -346,7 +351,7 @@ class Recommender:
 
             searched, lexical = query_row(table, vector, article_terms(text))
         indices, scores = top_k(searched[None, :], table.matrix, options.candidates,
-                                order=table.order)
+                                order=table.order, max_norm=UNIT_NORM)
         links = rank_row(table, indices[0], scores[0], row, query_id, query_hash, options,
                          query_vector=searched)
         why = (explain(table, row, links) if row is not None

@@ -23,7 +23,8 @@ import numpy as np
 from ..store import Store, VectorTable
 from ..store.lock import refresh_lock
 from .embed import Embedder
-from .neighbours import APPROXIMATE_FROM, SCORE_DECIMALS, ApproximateIndex, exact_scores, top_k
+from .neighbours import (APPROXIMATE_FROM, SCORE_DECIMALS, UNIT_NORM, ApproximateIndex,
+                         all_pairs_top_k, exact_scores, pair_block_rows, top_k)
 from .rank import RankingOptions, rank
 from .space import RankingTable, explanations, merge_offers, rank_row, ranking_table_for_store
 
@@ -181,9 +182,17 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
         bar.update(1)
         bar.close()
         search = lambda block: index.top_k(table.matrix[block], options.candidates)  # noqa: E731
+    elif len(rows) == len(table) and len(table) > pair_block_rows(len(table)):
+        # Every list is due: each pair's product once (about 60% of the time of blocked
+        # searches), then lists are ranked and committed block by block as below.
+        bar = bar_factory(total=len(table), desc="neighbours", unit="article")
+        found = all_pairs_top_k(table.matrix, options.candidates, order=table.order,
+                                progress=bar.update)
+        bar.close()
+        search = lambda block: (found[0][block], found[1][block])  # noqa: E731
     else:
         search = lambda block: top_k(table.matrix[block], table.matrix,  # noqa: E731
-                                     options.candidates, order=table.order)
+                                     options.candidates, order=table.order, max_norm=UNIT_NORM)
 
     bar = bar_factory(total=len(rows), desc="related lists", unit="article")
     for start in range(0, len(rows), list_block):
@@ -203,14 +212,16 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
 def update_lists(store: Store, table: VectorTable, block: np.ndarray,
                  neighbours: tuple[np.ndarray, np.ndarray], new_rows: Sequence[int],
                  is_due: np.ndarray, floors: np.ndarray, options: RankingOptions, model_id: str,
-                 sample: list[dict[str, Any]] | None = None) -> tuple[int, int]:
+                 sample: list[dict[str, Any]] | None = None,
+                 new_products: np.ndarray | None = None) -> tuple[int, int]:
     """Compute the lists of ``block`` (rows of ``table``) from their ``neighbours``, enter
     the ``new_rows`` among them into other up-to-date lists they beat, and commit both in
-    one transaction. ``is_due`` and ``floors`` are updated in place. Returns how many
-    lists were recomputed and how many older lists were updated.
+    one transaction. ``is_due`` and ``floors`` are updated in place; ``new_products``
+    (``matrix[new_rows] @ matrix.T``) saves a pass when the caller has it. Returns how
+    many lists were recomputed and how many older lists were updated.
     """
     lists = _compute_lists(table, block, neighbours, options)
-    updates = _offer_to_other_lists(store, table, new_rows, is_due, floors, options)
+    updates = _offer_to_other_lists(store, table, new_rows, is_due, floors, options, new_products)
     written = {**lists, **updates}
     if sample is not None:
         _add_to_sample(sample, store, written)
@@ -243,13 +254,14 @@ def list_floors(store: Store, table: VectorTable, k: int) -> np.ndarray:
 
 
 def _compute_lists(table: VectorTable, rows: np.ndarray,
-                   neighbours: tuple[np.ndarray, np.ndarray], options: RankingOptions
-                   ) -> dict[str, list[tuple[str, float]]]:
+                   neighbours: tuple[np.ndarray, np.ndarray], options: RankingOptions,
+                   keyed_by_row: bool = False) -> dict[Any, list[tuple[str, float]]]:
+    """The list of each of ``rows`` from its search output, keyed by id (or by row)."""
     indices, scores = neighbours
     return {
-        table.ids[row]: rank_neighbours(table, indices[i], scores[i], table.ids[row],
-                                        table.content_hashes[row], options)
-        for i, row in enumerate(rows)
+        (row if keyed_by_row else table.ids[row]): rank_neighbours(
+            table, indices[i], scores[i], table.ids[row], table.content_hashes[row], options)
+        for i, row in enumerate(rows.tolist())
     }
 
 
@@ -273,7 +285,8 @@ def rank_neighbours(table: VectorTable, indices: np.ndarray, scores: np.ndarray,
 
 
 def _offer_to_other_lists(store: Store, table: VectorTable, new_rows: Sequence[int],
-                          is_due: np.ndarray, floors: np.ndarray, options: RankingOptions
+                          is_due: np.ndarray, floors: np.ndarray, options: RankingOptions,
+                          products: np.ndarray | None = None
                           ) -> dict[str, list[tuple[str, float]]]:
     """Updated lists of up-to-date articles that a new or changed article now enters.
 
@@ -283,7 +296,7 @@ def _offer_to_other_lists(store: Store, table: VectorTable, new_rows: Sequence[i
     if not new_rows:
         return {}
     newcomers = np.asarray(new_rows)
-    rough = table.matrix[newcomers] @ table.matrix.T
+    rough = table.matrix[newcomers] @ table.matrix.T if products is None else products
     # The float32 product only gates; the score that decides is the exact one below, so
     # the gate is loosened by more than float32 error.
     beats = (rough > floors[None, :] - 1e-5) & ~is_due[None, :]
@@ -303,29 +316,35 @@ def _offer_to_other_lists(store: Store, table: VectorTable, new_rows: Sequence[i
         offers.setdefault(j, []).append((table.ids[newcomers[i]], round(score, SCORE_DECIMALS)))
     targets = [table.ids[j] for j in offers]
     current = store.stored_lists(targets)
-    updates: dict[str, list[tuple[str, float]]] = {}
+    merged: dict[int, list[tuple[str, float]]] = {}
     for j, offered in offers.items():
+        links = [(i, round(s, SCORE_DECIMALS)) for i, s in current[table.ids[j]] if i in table.row_of]
+        result = _merge(table, j, links, offered, options)
+        if result is not None:
+            merged[j] = result
+    # Where the stored links are not enough to tell (a newcomer is the same story as a
+    # link, or the list was short), search those lists again, all in one pass.
+    again = np.array([j for j in offers if j not in merged], dtype=np.int64)
+    if len(again):
+        merged.update(_compute_lists(table, again, top_k(table.matrix[again], table.matrix,
+                                                         options.candidates, order=table.order,
+                                                         max_norm=UNIT_NORM),
+                                     options, keyed_by_row=True))
+    updates: dict[str, list[tuple[str, float]]] = {}
+    for j, links in merged.items():
         target = table.ids[j]
-        links = [(i, round(s, SCORE_DECIMALS)) for i, s in current[target] if i in table.row_of]
-        merged = _merge(table, j, links, offered, options)
-        if [i for i, _ in merged] != [i for i, _ in current[target]]:
-            updates[target] = merged
+        if [i for i, _ in links] != [i for i, _ in current[target]]:
+            updates[target] = links
     return updates
 
 
 def _merge(table: VectorTable, j: int, links: list[tuple[str, float]],
-           offered: list[tuple[str, float]], options: RankingOptions) -> list[tuple[str, float]]:
-    """Row ``j``'s list once ``offered`` newcomers (which beat its weakest link) enter it."""
+           offered: list[tuple[str, float]], options: RankingOptions
+           ) -> list[tuple[str, float]] | None:
+    """Row ``j``'s list once ``offered`` newcomers (which beat its weakest link) enter
+    it, or None when only a new search can tell (see :func:`merge_offers`)."""
     if isinstance(table, RankingTable):
-        merged = merge_offers(table, j, links, offered, options)
-        if merged is None:
-            # The stored links are not enough to tell (a newcomer is the same story as a
-            # link, or the list was short): search this one list again.
-            indices, scores = top_k(table.matrix[[j]], table.matrix, options.candidates,
-                                    order=table.order)
-            merged = rank_neighbours(table, indices[0], scores[0], table.ids[j],
-                                     table.content_hashes[j], options)
-        return merged
+        return merge_offers(table, j, links, offered, options)
     # Best score first, then id: the order a full recompute gives (rows are in id order).
     candidates = sorted(links + offered, key=lambda pair: (-pair[1], pair[0]))
     return rank(

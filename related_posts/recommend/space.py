@@ -28,7 +28,8 @@ from ..article import Article
 from ..store import Store, VectorTable, grow_rows
 from .lexical import (ROW_CHUNK, SHINGLE_DIMS, Terms, article_terms, lexical_matrix,
                       shingle_matrix)
-from .neighbours import SCORE_DECIMALS, exact_scores, top_k
+from .neighbours import (SCORE_DECIMALS, UNIT_NORM, all_pairs_top_k, exact_scores,
+                         top_k)
 from .rank import Features, RankingOptions, published_days, rank, time_label
 
 #: Random pairs drawn to calibrate a relevance floor (``floor_quantile``).
@@ -181,7 +182,7 @@ def nearest_others(matrix: np.ndarray, m: int, order: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``m`` nearest other rows (indices, exact scores), best first; equal
     scores in row order, or in ``order`` (each row's place in id order) when given."""
-    indices, scores = top_k(matrix, matrix, min(m + 1, len(matrix)), order=order)
+    indices, scores = all_pairs_top_k(matrix, min(m + 1, len(matrix)), order=order)
     # Drop the row itself; an exact duplicate may tie with it, so look for it by index.
     own = indices == np.arange(len(matrix))[:, None]
     keep = ~own
@@ -303,7 +304,7 @@ def query_row(table: RankingTable, dense: np.ndarray, terms: Terms
     if options.expand == 0 or len(table) == 0:
         return fuse(dense, lexical, options.lexical_weight)[0], lexical[0]
     found, scores = top_k(fuse(dense, lexical, options.lexical_weight), table.topic, options.expand,
-                          order=table.order)
+                          order=table.order, max_norm=UNIT_NORM)
     weights = neighbour_weights(scores)
     safe = np.where(found >= 0, found, 0)
     dense_x = _unit(dense + options.expand_weight * np.einsum("ij,ijd->id", weights, table.dense[safe]))
@@ -419,13 +420,16 @@ def explain(table: RankingTable, query: int | None, links: Sequence[tuple[str, f
     dense_q = table.dense[query] if query is not None else query_dense
     lexical_q = table.lexical_rows([query])[0] if query is not None else query_lexical
     own = table.meta[query] if query is not None else (query_meta or ArticleMeta())
+    rows = [table.row_of[article_id] for article_id, _ in links]
+    lexical_on = table.has_lexical and lexical_q is not None
+    dense_all = (table.dense[rows] @ dense_q).tolist()
+    lexical_all = (table.lexical_rows(rows) @ lexical_q).tolist() if lexical_on else []
     out = []
-    for article_id, score in links:
-        row = table.row_of[article_id]
-        dense = float(np.dot(dense_q, table.dense[row]))
+    for position, ((article_id, score), row) in enumerate(zip(links, rows)):
+        dense = dense_all[position]
         why: dict[str, Any] = {"dense": round(dense, 4)}
-        if table.has_lexical and lexical_q is not None:
-            lexical = float(np.dot(lexical_q, table.lexical_rows([row])[0]))
+        if lexical_on:
+            lexical = lexical_all[position]
             why["lexical"] = round(lexical, 4)
             fused = (dense + options.lexical_weight * lexical) / (1.0 + options.lexical_weight)
         else:
