@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -231,6 +230,11 @@ def run_in_subprocess(flag: str, value: str) -> dict:
     return data
 
 
+def speed(baseline: float, ours: float) -> str:
+    ratio = baseline / ours
+    return f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
+
+
 def table(results: dict) -> str:
     lines = ["| figure | related-posts | baseline | ratio |", "|---|---|---|---|"]
     emb = results.get("embedding")
@@ -253,10 +257,10 @@ def table(results: dict) -> str:
         lines += [
             f"| full refresh, {n} articles, top-{size['k']}, {how} (neighbours, ranking, SQLite writes) | "
             f"{full:.1f} s | naive loop {size['naive_loop_s']:.1f} s* | "
-            f"{size['naive_loop_s'] / full:.1f}x faster |",
+            f"{speed(size['naive_loop_s'], full)} |",
             f"| exact top-{size['k']} of every article (model vectors, all pairs), {n} articles"
             f"{'*' if size['neighbour_step_sampled'] else ''} | {step:.1f} s | sklearn brute "
-            f"{size['sklearn_brute_s']:.1f} s* | {size['sklearn_brute_s'] / step:.1f}x faster |",
+            f"{size['sklearn_brute_s']:.1f} s* | {speed(size['sklearn_brute_s'], step)} |",
             f"| incremental refresh, +{ADDED} to {n} | {size['incremental_s']:.2f} s "
             f"({size['incremental_recomputed']} recomputed, {size['incremental_propagated']} updated) | "
             f"full {full:.1f} s | {size['incremental_s'] / full:.1%} of full |",

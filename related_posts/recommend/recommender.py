@@ -222,6 +222,7 @@ class Recommender:
             self._vectors, ids, [terms[i][1] for i in ids], meta))
 
     def _update_lists(self, ids: list[str]) -> None:
+        ids_set = set(ids)
         k = self._floors_k if self._floors is not None else self.store.list_k()
         if k is None:
             return  # no lists yet: the first refresh computes them all
@@ -234,7 +235,7 @@ class Recommender:
         new_rows = [table.row_of[i] for i in ids]
         # Lists that linked to a changed article hold a stale score: recompute them too.
         stale = [table.row_of[i] for i in self.store.stale_lists()
-                 if i in table.row_of and table.row_of[i] not in set(new_rows)]
+                 if i in table.row_of and i not in ids_set]
         rows = np.array(new_rows + stale, dtype=np.int64)
         # One pass over the site gives both the new articles' searches and their offers to
         # other lists (a pair's score is the same both ways).

@@ -116,6 +116,19 @@ class VectorTable:
             grown.__dict__["_spare"] = spare
 
 
+def spare_rows(n: int) -> int:
+    """Rows kept free after a table of ``n`` rows, so that adding articles one by one does
+    not copy the table each time (1%: the copy, which briefly holds the table twice, comes
+    once per 1% of growth at the first, then once per 10%)."""
+    return n // 100 + 16
+
+
+def with_spare_rows(n: int, width: int, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """An (n, width) array with :func:`spare_rows` free rows after it, and its buffer."""
+    buffer = np.empty((n + spare_rows(n), width), dtype=dtype)
+    return buffer[:n], buffer
+
+
 def grow_rows(matrix: np.ndarray, spare: np.ndarray | None, total: int, rows: np.ndarray,
               values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """``matrix`` extended to ``total`` rows, with ``values`` written at ``rows``, and
@@ -129,7 +142,7 @@ def grow_rows(matrix: np.ndarray, spare: np.ndarray | None, total: int, rows: np
     if total > n:
         # Only a buffer allocated here is written past the last row.
         if spare is None or matrix.base is not spare or spare.shape[0] < total:
-            spare = np.empty((max(total, int(n * 1.5) + 16), matrix.shape[1]), matrix.dtype)
+            spare = np.empty((max(total, n + spare_rows(n) * 10), matrix.shape[1]), matrix.dtype)
             spare[:n] = matrix
         matrix = spare[:total]
     matrix[rows] = values
@@ -385,7 +398,7 @@ class Store:
         # Read in slices, each joined into one buffer and decoded with one frombuffer (a
         # Python call per row costs seconds at 100k rows), straight into the result: the
         # blobs of the whole store are never held at once.
-        matrix = np.empty((count, dimension), dtype=np.float32)
+        matrix, spare = with_spare_rows(count, dimension)
         ids: list[str] = []
         hashes: list[str] = []
         while rows := cursor.fetchmany(VECTOR_READ_ROWS):
@@ -396,7 +409,9 @@ class Store:
             matrix[len(ids):len(ids) + len(rows)] = np.frombuffer(packed, "<f4").reshape(-1, dimension)
             ids += [r[0] for r in rows]
             hashes += [r[1] for r in rows]
-        return VectorTable(ids, hashes, matrix[:len(ids)])
+        table = VectorTable(ids, hashes, matrix[:len(ids)])
+        table.__dict__["_spare"] = spare
+        return table
 
     def vector(self, article_id: str) -> np.ndarray | None:
         row = self.db.execute(
