@@ -37,8 +37,9 @@ SCORE_DECIMALS = 6
 # where even the margin is too thin are settled column by column (see _select).
 EXTRA_CANDIDATES = 8
 # Rows per block of all_pairs_top_k, capped so that a block pair's scores fit in
-# MAX_BLOCK_BYTES (8192 rows fill it exactly). all_pairs_top_k at 100k x 384 on 2 cores
-# measured 42 s with 2048-row blocks, 39 s with 4096 and 37 s with 8192.
+# MAX_BLOCK_BYTES (64 MiB: 4096 rows). all_pairs_top_k at 100k x 384 on 2 cores measured
+# 42 s with 2048-row blocks, 39 s with 4096 and 37 s with 8192; 4096 keeps a 100k site
+# under 1.5 GiB.
 PAIR_BLOCK = 8192
 # all_pairs_top_k finds each column's best rows of a block pair through the maxima of
 # groups of this many rows (see _top_per_column); 8, 16 and 32 measured alike.

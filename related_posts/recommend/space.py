@@ -80,6 +80,7 @@ class RankingTable(VectorTable):
 
     @property
     def has_lexical(self) -> bool:
+        """Whether the rows hold a lexical part (fusion on)."""
         return self.options.lexical_weight > 0
 
     def lexical_rows(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
