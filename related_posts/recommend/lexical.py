@@ -106,14 +106,16 @@ def article_terms(text: str) -> Terms:
 ROW_CHUNK = 4096
 
 
-def _fold_rows(hash_lists: Sequence[np.ndarray], weight_lists: Sequence[np.ndarray],
+def _fold_rows(hash_lists: Sequence[np.ndarray], weight_lists: Sequence[np.ndarray] | None,
                dims: int) -> np.ndarray:
-    """Unit float32 rows: each row's weights summed into signed buckets (bucket
-    ``|hash| mod dims``, sign of the hash), one ``bincount`` for the whole chunk."""
+    """Unit float32 rows: each row's weights (all 1 when ``weight_lists`` is None) summed
+    into signed buckets (bucket ``|hash| mod dims``, sign of the hash), one ``bincount``
+    for the whole chunk."""
     sizes = np.fromiter((h.size for h in hash_lists), dtype=np.int64, count=len(hash_lists))
     if sizes.sum():
         hashes = np.concatenate(hash_lists).astype(np.int64)
-        weights = np.concatenate(weight_lists).astype(np.float64)
+        weights = (np.ones(hashes.size) if weight_lists is None
+                   else np.concatenate(weight_lists).astype(np.float64))
         owners = np.repeat(np.arange(len(hash_lists), dtype=np.int64), sizes)
         flat = np.bincount(owners * dims + np.abs(hashes) % dims,
                            weights=np.where(hashes >= 0, weights, -weights),
@@ -121,8 +123,12 @@ def _fold_rows(hash_lists: Sequence[np.ndarray], weight_lists: Sequence[np.ndarr
         out = flat.reshape(len(hash_lists), dims)
     else:
         out = np.zeros((len(hash_lists), dims), dtype=np.float64)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    # Sums in float64, then scaled in place in float32: a chunk is 32 MB of buckets, and
+    # each temporary copy of it shows in a refresh's time.
+    norms = np.sqrt(np.einsum("ij,ij->i", out, out))
+    rows = out.astype(np.float32)
+    rows *= np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 1.0).astype(np.float32)[:, None]
+    return rows
 
 
 def _chunked(n: int, dims: int, fold_chunk) -> np.ndarray:
@@ -136,8 +142,7 @@ def shingle_matrix(terms: Sequence[Terms], dims: int = SHINGLE_DIMS) -> np.ndarr
     """Row-aligned float32 (n, dims) unit vectors of shingle counts (zero rows for texts
     of fewer than three terms): their dot product is the same-story similarity."""
     return _chunked(len(terms), dims, lambda a, b: _fold_rows(
-        [t.shingles for t in terms[a:b]],
-        [np.ones(t.shingles.size) for t in terms[a:b]], dims))
+        [t.shingles for t in terms[a:b]], None, dims))
 
 
 def lexical_matrix(terms: Sequence[Terms], dims: int = DEFAULT_DIMS,

@@ -136,8 +136,10 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
     if weight == 0:
         return dense
     out = np.empty((len(dense), dense.shape[1] + lexical.shape[1]), dtype=np.float32)
-    out[:, :dense.shape[1]] = dense / np.sqrt(1.0 + weight)
-    out[:, dense.shape[1]:] = np.asarray(lexical, dtype=np.float32) * np.sqrt(weight / (1.0 + weight))
+    # float32 scale factors keep the arithmetic (and its temporaries) in float32.
+    np.multiply(dense, np.float32(1.0 / np.sqrt(1.0 + weight)), out=out[:, :dense.shape[1]])
+    np.multiply(np.asarray(lexical, dtype=np.float32), np.float32(np.sqrt(weight / (1.0 + weight))),
+                out=out[:, dense.shape[1]:])
     return out
 
 

@@ -540,7 +540,7 @@ class Store:
     def article_meta(self) -> dict[str, tuple[str | None, str | None, str | None, tuple[str, ...]]]:
         """``id -> (published, source, lang, labels)`` of every article (what ranking
         filters on)."""
-        return {r[0]: (r[1], r[2], r[3], tuple(json.loads(r[4] or "[]"))) for r in self.db.execute(
+        return {r[0]: (r[1], r[2], r[3], tuple(json.loads(r[4])) if r[4] else ()) for r in self.db.execute(
             "select id, published, source, lang, labels from articles")}
 
     def list_floors(self) -> dict[str, tuple[int, float | None]]:
