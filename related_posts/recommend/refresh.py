@@ -87,6 +87,20 @@ class RefreshReport:
         }
 
 
+def _return_freed_blocks_to_the_system() -> None:
+    """Have glibc serve allocations of 1 MiB or more with mmap, so that the blocks a
+    search frees go back to the system. Left to itself, glibc raises that threshold as
+    large blocks are freed and then keeps them in its heap: a full refresh of 100k
+    articles peaked at 1,675 MiB that way, against 1,442 MiB with the threshold fixed.
+    Only glibc has ``mallopt``; elsewhere nothing changes."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 class _DryRun(Exception):
     """Raised to roll back everything a dry run wrote."""
 
@@ -113,6 +127,7 @@ def refresh_store(
     if neighbours not in NEIGHBOUR_MODES:
         raise ValueError(f"neighbours must be one of {', '.join(NEIGHBOUR_MODES)}, "
                          f"got {neighbours!r}")
+    _return_freed_blocks_to_the_system()
     started = time.perf_counter()
     report = RefreshReport(full=full, dry_run=dry_run)
     bar_factory = progress or _NoProgress
