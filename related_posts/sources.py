@@ -189,7 +189,7 @@ def record_to_article(record: Mapping[str, Any], location: str, fields: FieldMap
                        f"(fields found: {found})")
     labels = record.get(fields.labels)
     if isinstance(labels, str):  # CSV cells and plain strings: "world, politics"
-        labels = [part for part in labels.replace(";", ",").split(",")]
+        labels = labels.replace(";", ",").split(",")
     if labels is not None and not (isinstance(labels, list)
                                    and all(isinstance(x, (str, int)) for x in labels)):
         return Skipped(location, f"field '{fields.labels}' must be a list of strings or a "

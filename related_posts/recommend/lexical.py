@@ -158,9 +158,12 @@ def lexical_matrix(terms: Sequence[Terms], dims: int = DEFAULT_DIMS,
         raise ValueError(f"dims must be at least 1, got {dims}")
     ignored = np.array(sorted({term_hash(t.lower()) for t in ignore}), dtype=np.int32)
 
-    def kept(item: Terms) -> np.ndarray:
-        return ~np.isin(item.hashes, ignored) if ignored.size else slice(None)
+    def fold(a: int, b: int) -> np.ndarray:
+        chunk = terms[a:b]  # one slice: ``terms`` may read it from the store
+        if not ignored.size:
+            return _fold_rows([t.hashes for t in chunk], [t.weights for t in chunk], dims)
+        kept = [~np.isin(t.hashes, ignored) for t in chunk]
+        return _fold_rows([t.hashes[k] for t, k in zip(chunk, kept)],
+                          [t.weights[k] for t, k in zip(chunk, kept)], dims)
 
-    return _chunked(len(terms), dims, lambda a, b: _fold_rows(
-        [t.hashes[kept(t)] for t in terms[a:b]],
-        [t.weights[kept(t)] for t in terms[a:b]], dims))
+    return _chunked(len(terms), dims, fold)

@@ -153,9 +153,7 @@ class RankingOptions:
     def fingerprint(self) -> str:
         """A short stable digest of everything but ``k`` that shapes a list: a stored
         list made under another fingerprint is due again."""
-        values = self.to_dict()
-        values["pins"] = [[article, ids] for article, ids in values["pins"].items()]
-        text = json.dumps(values, sort_keys=True)
+        text = json.dumps(self.to_dict(), sort_keys=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

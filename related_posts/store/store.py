@@ -254,10 +254,13 @@ class Store:
         by_id = {a.id: a for a in articles}
         changed = []
         for chunk, marks in _chunks(list(by_id)):
-            for row in self.db["articles"].rows_where(f"id in ({marks})", chunk):
-                article = by_id[row["id"]]
-                if (row["content_hash"] == article.content_hash
-                        and _row_to_article(row).metadata != article.metadata):
+            # The metadata columns only: re-ingesting a whole unchanged site comes here.
+            for article_id, content, url, published, source, lang, labels in self.db.execute(
+                    "select id, content_hash, url, published, source, lang, labels from articles "
+                    f"where id in ({marks})", chunk):
+                article = by_id[article_id]
+                stored = (url, published, source, lang, tuple(json.loads(labels or "[]")))
+                if content == article.content_hash and stored != article.metadata:
                     changed.append(article)
         return changed
 
