@@ -13,10 +13,12 @@ from typing import Sequence
 import numpy as np
 
 from related_posts.article import Article
+from related_posts.recommend.embed import vector_model_id
 from related_posts.store import Store
 
 DIMENSION = 384
 MODEL_ID = "synthetic-384"
+VECTOR_ID = vector_model_id(MODEL_ID)  # what the store is bound to, as for a real model
 
 
 class StoredVectorsOnly:
@@ -46,7 +48,7 @@ def synthetic_articles(start: int, n: int) -> list[Article]:
 def build_store(path: Path, n: int, seed: int = 0, batch: int = 5000) -> Store:
     """A store of ``n`` articles with vectors and no lists yet."""
     store = Store(path)
-    store.bind_model(MODEL_ID, DIMENSION)
+    store.bind_model(VECTOR_ID, DIMENSION)
     add_articles(store, 0, n, seed, batch)
     return store
 
@@ -55,7 +57,7 @@ def add_articles(store: Store, start: int, n: int, seed: int = 0, batch: int = 5
     for offset in range(start, start + n, batch):
         count = min(batch, start + n - offset)
         store.write_articles(synthetic_articles(offset, count),
-                             clustered_vectors(count, seed, offset), MODEL_ID)
+                             clustered_vectors(count, seed, offset), VECTOR_ID)
 
 
 class SyntheticEmbedder(StoredVectorsOnly):

@@ -50,7 +50,8 @@ class Article:
 
     @property
     def text(self) -> str:
-        """The text that is embedded: title, newline, body."""
+        """Title, newline, body as one text: what the lexical signal reads (the vector
+        encodes title and body apart, see ``recommend.embed.article_vectors``)."""
         return embedding_text(self.title, self.body)
 
 
@@ -79,11 +80,12 @@ class RelatedItem:
 
 
 def embedding_text(title: str, body: str) -> str:
+    """Title, newline, body: an article as one text (see :attr:`Article.text`)."""
     return f"{title.strip()}\n{body.strip()}"
 
 
 def content_hash(title: str, body: str) -> str:
-    """SHA-256 of the embedded text: equal hashes mean exact duplicates, a new hash means re-embed.
+    """SHA-256 of title, newline, body: equal hashes mean exact duplicates, a new hash means re-embed.
 
     Whitespace runs are collapsed first so that re-wrapping a paragraph is not a change.
     """

@@ -142,9 +142,10 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
               f"goes approximate when 10% or more of a site of {APPROXIMATE_FROM:,}+ "
               "articles is due.")
 @click.option("--rerank", type=click.IntRange(min=0), default=None,
-              help="Re-rank by neighbourhood: pull each article towards its N nearest "
-              "neighbours (40 measured best; 0 turns it off). Better lists, but any change "
-              "recomputes them all.")
+              help="Neighbourhood re-ranking: pull each article towards its N nearest "
+              "neighbours, found when it arrives (default 40, measured best; 0 turns it "
+              "off). --full finds every neighbourhood again; a refresh does so itself once "
+              "a tenth of the site arrived or changed since.")
 @click.option("--exclude-label", "exclude_labels", multiple=True, metavar="LABEL",
               help="Never link to articles with this label (category or tag). Repeatable.")
 @click.option("--exclude-source", "exclude_sources", multiple=True, metavar="SOURCE",
@@ -193,7 +194,9 @@ def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, neigh
         f"{'[dry run] ' if dry_run else ''}embedded {report.embedded}; {verb} {report.lists} "
         f"lists ({report.recomputed} recomputed, {report.propagated} updated with new "
         f"articles) over {report.articles} articles in {report.seconds:.1f}s, "
-        f"{report.neighbours} neighbours  ({db})"
+        f"{report.neighbours} neighbours"
+        + (f"; {report.neighbourhoods} re-ranking neighbourhoods found" if report.neighbourhoods
+           else "") + f"  ({db})"
     )
     for change in report.sample if dry_run else []:
         click.echo(f"  {change['id']}: {', '.join(change['before']) or '(none)'}\n"

@@ -32,15 +32,21 @@ class StoreBusyError(StoreError):
 
 
 class ModelMismatchError(StoreError):
-    """Vectors of one model were offered to a store built with another."""
+    """Vectors of one model (or recipe) were offered to a store built with another.
+
+    ``store_model`` and ``model`` are vector ids: the model id and how articles were
+    embedded with it (see ``recommend.embed.vector_model_id``).
+    """
 
     def __init__(self, path: str, store_model: str, store_dim: int, model: str, dim: int) -> None:
+        from .recommend.embed import model_id_of  # not at the top: embed imports this module
+
         self.store_model = store_model
         self.model = model
         super().__init__(
-            f"{path} holds vectors of model '{store_model}' (dimension {store_dim}); "
+            f"{path} holds vectors of '{store_model}' (dimension {store_dim}); "
             f"refusing vectors of '{model}' (dimension {dim}). "
-            f"Use --model {store_model}, or a new --db for the other model."
+            f"Use --model {model_id_of(store_model)}, or a new --db for the other model."
         )
 
 

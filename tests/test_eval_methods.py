@@ -147,6 +147,12 @@ def test_recommender_method_returns_exactly_the_refreshed_lists(tmp_path: Path):
     assert method.foreign_ == 0
     # Pair scores are the cosine of the stored vectors the ranking starts from.
     assert method.pair_scores([0], [1])[0] == pytest.approx(float(corpus.vectors[0] @ corpus.vectors[1]))
+    stored = rec.vectors().matrix
+    split = Corpus(ids=corpus.ids, texts=corpus.texts, vectors=corpus.vectors, recommender=rec,
+                   depth=3, store_vectors=stored)
+    method = RecommenderMethod().fit(split)
+    assert method.pair_scores([0], [1])[0] == pytest.approx(float(stored[0] @ stored[1]))
+    assert not np.allclose(stored, corpus.vectors)  # the store's recipe, not the joint text
     rec.close()
     reference.close()
 
@@ -155,6 +161,7 @@ def test_registry():
     assert list(DEFAULT_METHODS) == list(METHODS)[: len(DEFAULT_METHODS)]
     assert make_method("tfidf").name == "tfidf"
     assert make_method("default").baseline is False
+    assert make_method("embed-joint").baseline is False and "embed-body+title" not in METHODS
     with pytest.raises(UnknownMethodError, match="unknown method 'nope'. Valid: random, tfidf"):
         make_method("nope")
     register_method("test-bm25-b0", lambda: Bm25Method(b=0.0))
@@ -165,3 +172,16 @@ def test_registry():
             register_method("test-bm25-b0", Bm25Method)
     finally:
         del METHODS["test-bm25-b0"]
+
+
+def test_embedding_variants_build_on_the_joint_text(tmp_path: Path):
+    with Recommender(tmp_path / "variants.db", embedder=HashingEmbedder(64)) as rec:
+        corpus = _corpus(recommender=rec)
+        dense = DenseMethod().fit(corpus)
+        # Texts shorter than a lead or a chunk: every variant is the joint text's vector.
+        for name in ("embed-joint", "embed-lead", "embed-chunks"):
+            method = make_method(name).fit(corpus)
+            assert method.score_row(0) == pytest.approx(dense.score_row(0), abs=1e-6), name
+        long = _corpus([TEXTS[0] + " harvest" * 400] + TEXTS[1:], recommender=rec)
+        chunked = make_method("embed-chunks").fit(long)
+        assert chunked.score_row(0) != pytest.approx(DenseMethod().fit(long).score_row(0), abs=1e-3)

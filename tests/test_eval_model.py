@@ -28,13 +28,13 @@ def test_bbc_slice_through_the_cli(tmp_path: Path):
     result = CliRunner().invoke(eval_command, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert (data["n_articles"], data["model"]) == (60, "sentence-transformers/all-MiniLM-L6-v2")
+    assert (data["n_articles"], data["model"]) == (60, "sentence-transformers/all-MiniLM-L6-v2 body+0.5*title")
     ndcg = {name: m["ndcg@5"] for name, m in data["methods"].items()}
     # Five balanced categories: a random tail is right about a fifth of the time, the model
     # far more often (0.94 on the full corpus; a 60-article slice leaves few neighbours).
     assert ndcg["random"] < 0.45
     assert ndcg["dense"] > 0.7
-    assert ndcg["default"] == pytest.approx(ndcg["dense"], abs=0.02)
+    assert ndcg["default"] >= ndcg["dense"] - 0.02  # the product is no worse than its start
     assert (out / "report.html").stat().st_size > 10_000
 
     # A second run on the same slice finds every vector in the store inside --out.

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import random
+import sqlite3
 from pathlib import Path
+
+import numpy as np
 
 import click
 import pytest
@@ -122,9 +125,41 @@ def test_second_run_reuses_cached_embeddings(corpus: Path, tmp_path: Path):
 
     embedder = CountingEmbedder(128)
     run_evaluation(corpus, out=tmp_path / "o", embedder=embedder, methods=["dense"], write=False, n_resamples=10)
-    assert CountingEmbedder.calls == 24
+    # 24 articles: the store's title and body vectors, and the baselines' joint texts.
+    assert CountingEmbedder.calls == 24 * 2 + 24
     run_evaluation(corpus, out=tmp_path / "o", embedder=embedder, methods=["dense"], write=False, n_resamples=10)
-    assert CountingEmbedder.calls == 24
+    assert CountingEmbedder.calls == 24 * 3
+
+
+def test_baselines_embed_joint_texts_and_the_recommender_its_store(corpus: Path, tmp_path: Path):
+    from related_posts.eval.datasets import load_jsonl
+    from related_posts.recommend.embed import article_vectors
+
+    articles = [a.to_article() for a in load_jsonl(corpus).articles]
+    embedder = HashingEmbedder(128)
+    result = run_evaluation(corpus, out=tmp_path / "o", embedder=embedder,
+                            methods=["dense", "embed-joint", "options-off"], write=False, n_resamples=10)
+    assert result.model_id == "hashing-bow-128 body+0.5*title"
+    assert "body-0-5-title" in Path(result.store_path).name
+    joint = embedder.encode([a.text for a in articles])
+    stored = article_vectors(embedder, [a.title for a in articles], [a.body for a in articles])
+    for method, vectors in (("dense", joint), ("embed-joint", joint), ("options-off", stored)):
+        ranked = result.methods[method].lists[0]
+        scores = vectors @ vectors[0]
+        assert ranked.scores[:3] == pytest.approx(np.sort(scores[1:])[::-1][:3], abs=1e-5), method
+
+
+def test_a_store_of_an_older_recipe_is_re_embedded(corpus: Path, tmp_path: Path):
+    db = tmp_path / "old.db"
+    run_evaluation(corpus, out=tmp_path / "o", db=db, embedder=HashingEmbedder(128), methods=["dense"],
+                   write=False, n_resamples=10)
+    conn = sqlite3.connect(db)
+    with conn:  # what migration 005 leaves: the store bound to the recipe, vectors of the bare id
+        conn.execute("update embeddings set model_id = 'hashing-bow-128'")
+    conn.close()
+    result = run_evaluation(corpus, out=tmp_path / "o", db=db, embedder=HashingEmbedder(128),
+                            methods=["default"], write=False, n_resamples=10)
+    assert result.n_articles == 24 and result.dropped == {}
 
 
 def test_default_method_matches_a_plain_refresh(result, corpus: Path, tmp_path: Path):

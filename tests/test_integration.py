@@ -84,3 +84,18 @@ def test_real_model_vectors_are_unit_float32(real_embedder):
     vectors = real_embedder.encode(["Ceasefire talks in Istanbul", "Sourdough starter"])
     assert vectors.dtype.name == "float32" and vectors.shape == (2, 384)
     assert abs(float((vectors ** 2).sum(axis=1).max()) - 1.0) < 1e-5
+
+
+def test_stored_vectors_are_body_plus_half_the_title_of_the_real_model(demo_db, real_embedder):
+    import numpy as np
+
+    from related_posts.recommend.embed import normalise
+
+    with Recommender(demo_db) as rec:
+        assert rec.store.model() == ("sentence-transformers/all-MiniLM-L6-v2 body+0.5*title", 384)
+        article = rec.store.get("kursk-salient-withdrawal")
+        stored = rec.store.vector(article.id)
+    body, title = real_embedder.encode([article.body, article.title])
+    assert np.allclose(stored, normalise((body + 0.5 * title)[None, :])[0], atol=1e-5)
+    joint = real_embedder.encode([article.text])[0]
+    assert float(stored @ joint) < 0.999  # not the joint text's vector

@@ -29,7 +29,8 @@ from related_posts.recommend.space import (
     fuse,
     merge_offers,
     neighbour_weights,
-    ranking_matrix,
+    expanded_rows,
+    find_neighbourhoods,
 )
 from related_posts.store import VectorTable
 
@@ -113,12 +114,29 @@ def test_neighbour_weights_measure_the_lead_over_the_last_neighbour():
 def test_expansion_pulls_each_row_towards_its_neighbours():
     dense = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32)
     options = RankingOptions(lexical_weight=0.0, expand=1, expand_weight=1.0)
-    indices = np.array([[1], [0], [1]])
-    scores = np.array([[0.8], [0.8], [0.6]])
-    out = ranking_matrix(dense, np.zeros((3, 0)), options, (indices, scores))
+    indices, weights = find_neighbourhoods(dense, 1)
+    assert indices.tolist() == [[1], [0], [1]] and weights.tolist() == [[1.0], [1.0], [1.0]]
+    out = expanded_rows(dense, indices, weights, dense, 2, options)
     # row 0 + row 1 = (1.8, 0.6) -> (0.9487, 0.3162); row 2 + row 1 = (0.8, 1.6) -> (0.4472, 0.8944)
     np.testing.assert_allclose(out[0], [0.948683, 0.316228], atol=1e-5)
     np.testing.assert_allclose(out[2], [0.447214, 0.894427], atol=1e-5)
+    # A row computed alone is the same row computed with the site (incremental == full).
+    np.testing.assert_array_equal(expanded_rows(dense[2:], indices[2:], weights[2:], dense, 2,
+                                                options), out[2:])
+    found, _ = find_neighbourhoods(dense, 1, rows=np.array([2]))
+    assert found.tolist() == [[1]]
+
+
+def test_expansion_normalises_the_dense_and_lexical_parts_apart():
+    dense = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    lexical = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32)
+    options = RankingOptions(lexical_weight=1.0, expand=1, expand_weight=1.0)
+    topic = fuse(dense, lexical, 1.0)
+    indices, weights = find_neighbourhoods(topic, 1)
+    out = expanded_rows(topic, indices, weights, topic, 2, options)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-6)
+    # Each part is (own + neighbour) / sqrt(2), scaled by 1 / sqrt(2) in the fused row.
+    np.testing.assert_allclose(out[0], [0.5, 0.5, 0.5, 0.0, 0.5], atol=1e-6)
 
 
 def test_calibrated_floor_is_a_quantile_of_random_pair_scores():
@@ -238,7 +256,7 @@ def test_fingerprint_ignores_k_and_tells_options_apart():
     assert RankingOptions().fingerprint() != RankingOptions(lexical_weight=0.5).fingerprint()
     assert (RankingOptions(exclude_ids=["b", "a"]).fingerprint()
             == RankingOptions(exclude_ids={"a", "b"}).fingerprint())
-    assert RankingOptions().incremental and not RankingOptions(expand=10).incremental
+    assert RankingOptions().incremental and RankingOptions(expand=10).incremental
     assert not RankingOptions(mmr=0.8).incremental
 
 
@@ -257,11 +275,16 @@ def test_explanations_give_the_score_components():
     texts = ["apple banana", "apple cherry", "plum"]
     dense = [[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]]
     meta = [ArticleMeta(published=10.0), ArticleMeta(published=5.0), ArticleMeta()]
-    table = _table(texts, dense, meta, lexical_dims=2**20)
+    table = _table(texts, dense, meta, lexical_dims=2**20, expand=0)
     score = float(table.matrix[0] @ table.matrix[1])
     assert score == pytest.approx((0.6 + 0.5) / 2, abs=1e-6)
     [why] = explain(table, 0, [("a1", score)])
     assert why == {"dense": 0.6, "lexical": 0.5, "score": 0.55, "time": "background"}
+    # With re-ranking the score also holds what the neighbourhoods added.
+    table = _table(texts, dense, meta, lexical_dims=2**20, expand=1)
+    score = float(table.matrix[0] @ table.matrix[1])
+    [why] = explain(table, 0, [("a1", score)])
+    assert why["expanded"] == pytest.approx(round(score - 0.55, 4), abs=1e-4) and why["expanded"] > 0
 
 
 def test_merge_falls_back_to_a_search_when_a_newcomer_is_a_links_story():

@@ -120,20 +120,84 @@ def test_changed_ranking_options_make_every_list_due(tmp_path):
     assert build(db, [], RankingOptions(lexical_weight=0.5), k=3).recomputed == len(articles)
 
 
-def test_rankings_that_depend_on_neighbourhoods_recompute_every_list(tmp_path):
-    articles, _ = story_corpus(30)
-    db = tmp_path / "s.db"
-    rerank = RankingOptions(expand=5)
-    build(db, articles[:-1], rerank)
-    report = build(db, articles[-1:], rerank)
-    assert (report.recomputed, report.propagated) == (len(articles), 0)
-    assert lists_of(db) == lists_of(_fresh(tmp_path, articles, rerank))
+def recompute_every_list(db, ranking):
+    """Refresh with every list due but the stored neighbourhoods kept: the lists a full
+    recompute gives from the same frozen neighbourhoods."""
+    conn = sqlite3.connect(db)
+    conn.execute("update list_state set stale = 1")
+    conn.commit()
+    conn.close()
+    return build(db, [], ranking)
 
 
 def _fresh(tmp_path, articles, ranking):
     db = tmp_path / "fresh.db"
     build(db, articles, ranking)
     return db
+
+
+def stored_neighbourhoods(db) -> dict[str, list[str]]:
+    conn = sqlite3.connect(db)
+    found = {r[0]: r[1].split("\x1f")[1:-1]
+             for r in conn.execute("select article_id, neighbours from neighbourhoods")}
+    conn.close()
+    return found
+
+
+def test_reranked_refresh_stays_incremental_with_frozen_neighbourhoods(tmp_path):
+    articles, story_of = story_corpus(30)
+    db = tmp_path / "s.db"
+    rerank = RankingOptions(expand=5)
+    build(db, articles[:-2], rerank)
+    before = stored_neighbourhoods(db)
+    assert len(before) == len(articles) - 2 and all(len(n) == 5 for n in before.values())
+    report = build(db, articles[-2:], rerank)
+    # Two newcomers (3% of the site): their lists, and the older lists they enter.
+    assert report.recomputed == 2 and report.recomputed + report.propagated < len(articles) / 2
+    after = stored_neighbourhoods(db)
+    assert {i: after[i] for i in before} == before  # the older ones stay frozen
+    incremental = lists_of(db)
+    recompute_every_list(db, rerank)
+    assert lists_of(db) == incremental
+    assert repeated_stories(incremental, story_of) == 0
+
+
+def test_changed_and_removed_articles_leave_no_neighbourhood_naming_them(tmp_path):
+    articles, _ = story_corpus(30)
+    db = tmp_path / "s.db"
+    rerank = RankingOptions(expand=5)
+    build(db, articles, rerank)
+    naming = lambda i: {a for a, near in stored_neighbourhoods(db).items() if i in near}  # noqa: E731
+    changed, removed = articles[0], articles[5]
+    assert naming(changed.id) and naming(removed.id)
+    with Recommender(db, embedder=HashingEmbedder(64), ranking=rerank) as rec:
+        rec.add(Article(changed.id, changed.title, changed.body + " drought silo barley"))
+        rec.remove(removed.id)
+        assert not naming(changed.id) and not naming(removed.id)
+        report = rec.refresh(k=K)
+    assert report.recomputed < len(articles)
+    assert removed.id not in stored_neighbourhoods(db)
+    assert all(len(near) == 5 for near in stored_neighbourhoods(db).values())
+    incremental = lists_of(db)
+    recompute_every_list(db, rerank)
+    assert lists_of(db) == incremental
+
+
+def test_neighbourhoods_are_all_found_again_past_a_tenth_of_new_articles(tmp_path):
+    articles, _ = story_corpus(30)
+    db = tmp_path / "s.db"
+    rerank = RankingOptions(expand=5)
+    cut = len(articles) - 8  # 8 newcomers: more than a tenth of the site
+    build(db, articles[:cut], rerank)
+    report = build(db, articles[cut:], rerank)
+    assert report.recomputed == len(articles)
+    assert lists_of(db) == lists_of(_fresh(tmp_path, articles, rerank))
+    # A full refresh finds them all again too, and a refresh under other options.
+    with Recommender(db, embedder=HashingEmbedder(64), ranking=rerank) as rec:
+        assert rec.refresh(k=K, full=True).recomputed == len(articles)
+    assert build(db, [], RankingOptions(expand=4)).recomputed == len(articles)
+    assert all(len(near) == 4 for near in stored_neighbourhoods(db).values())
+    assert build(db, [], RankingOptions(expand=4)).recomputed == 0
 
 
 def test_each_link_says_why_it_is_there(tmp_path):
@@ -146,9 +210,10 @@ def test_each_link_says_why_it_is_there(tmp_path):
     assert len(why) == len(items) == K
     assert [item.why for item in items] == why  # what `related --json` prints
     for item, parts in zip(items, why):
-        assert set(parts) == {"dense", "lexical", "score"}
+        assert set(parts) == {"dense", "lexical", "score", "expanded"}
         assert parts["score"] == pytest.approx(item.score, abs=1e-4)
-        assert parts["score"] == pytest.approx((parts["dense"] + parts["lexical"]) / 2, abs=2e-4)
+        fused = (parts["dense"] + parts["lexical"]) / 2
+        assert parts["score"] == pytest.approx(fused + parts["expanded"], abs=2e-4)
 
 
 def test_a_new_text_is_ranked_in_the_same_space_as_stored_lists(tmp_path):
@@ -160,7 +225,9 @@ def test_a_new_text_is_ranked_in_the_same_space_as_stored_lists(tmp_path):
         fresh = rec.related_to_text(target.title + " update", target.body)
         stored = rec.related("s002-0", k=K)
     assert fresh[0].id == "s002-0"  # the text is that article's story
-    assert fresh[0].why["lexical"] > 0.9 and set(fresh[0].why) == {"dense", "lexical", "score"}
+    assert fresh[0].why["lexical"] > 0.9
+    assert set(fresh[0].why) == {"dense", "lexical", "score", "expanded"}
+    # Its neighbourhood is the story's: the rest of its list is the story's list.
     assert [i.id for i in fresh[1:]] == [i.id for i in stored[: K - 1]]
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from related_posts import Article, HashingEmbedder, Recommender
 from related_posts.errors import StoreBusyError
+from related_posts.recommend.rank import RankingOptions
 from related_posts.store import Store
 from related_posts.store.lock import refresh_lock
 
@@ -33,26 +34,41 @@ def all_lists(db) -> dict[str, list[str]]:
     return lists
 
 
-def build(db, articles, k=K):
-    with Recommender(db, embedder=HashingEmbedder(64)) as rec:
+def build(db, articles, k=K, ranking=None):
+    with Recommender(db, embedder=HashingEmbedder(64), ranking=ranking) as rec:
         rec.add(articles)
         return rec.refresh(k=k)
 
 
-def test_incremental_refresh_equals_a_full_rebuild(tmp_path):
-    old, new = make_corpus(300, seed=1), make_corpus(30, seed=2, prefix="n")
-    build(tmp_path / "inc.db", old)
-    with Recommender(tmp_path / "inc.db", embedder=HashingEmbedder(64)) as rec:
+PLAIN = RankingOptions(expand=0)  # no re-ranking: a list depends on pair scores alone
+
+
+@pytest.mark.parametrize("ranking", [PLAIN, RankingOptions(expand=5)], ids=["plain", "reranked"])
+def test_incremental_refresh_equals_a_full_recompute(tmp_path, ranking):
+    old, new = make_corpus(300, seed=1), make_corpus(10, seed=2, prefix="n")
+    build(tmp_path / "inc.db", old, ranking=ranking)
+    with Recommender(tmp_path / "inc.db", embedder=HashingEmbedder(64), ranking=ranking) as rec:
         rec.add(new)
         rec.add(Article(old[0].id, old[0].title, old[0].body + " rocket orbit moon"))  # changed text
         rec.remove([old[1].id, old[2].id])
         report = rec.refresh(k=K)
     assert report.embedded == 0  # add() embedded them already
     assert report.recomputed < 300 / 2, "an incremental refresh must not recompute the site"
+    incremental = all_lists(tmp_path / "inc.db")
+    if ranking.expand:
+        # Re-ranking neighbourhoods are frozen as found: every list recomputed from the
+        # same ones must be the incremental lists.
+        conn = sqlite3.connect(tmp_path / "inc.db")
+        conn.execute("update list_state set stale = 1")
+        conn.commit()
+        conn.close()
+        assert build(tmp_path / "inc.db", [], ranking=ranking).recomputed == len(incremental)
+        assert all_lists(tmp_path / "inc.db") == incremental
+        return
     expected = {a.id: a for a in old[3:] + new}
     expected[old[0].id] = Article(old[0].id, old[0].title, old[0].body + " rocket orbit moon")
-    build(tmp_path / "full.db", list(expected.values()))
-    assert all_lists(tmp_path / "inc.db") == all_lists(tmp_path / "full.db")
+    build(tmp_path / "full.db", list(expected.values()), ranking=ranking)
+    assert incremental == all_lists(tmp_path / "full.db")
 
 
 def test_a_new_article_enters_the_older_lists_it_beats_and_nothing_else_is_touched(tmp_path):
@@ -74,7 +90,7 @@ def test_a_new_article_enters_the_older_lists_it_beats_and_nothing_else_is_touch
 
 def test_removed_article_leaves_every_list_at_once_and_lists_refill(tmp_path):
     db = tmp_path / "s.db"
-    build(db, make_corpus(120, seed=4))
+    build(db, make_corpus(120, seed=4), ranking=PLAIN)
     lists = all_lists(db)
     victim = lists["a00000"][0]
     holders = [a for a, links in lists.items() if victim in links]
@@ -212,17 +228,19 @@ def test_adding_through_the_api_with_update_lists_matches_a_refresh(tmp_path):
             rec.add(article, update_lists=True)
         assert rec.refresh(k=K).lists == 0, "nothing left for refresh to do"
     with Recommender(tmp_path / "refresh.db", embedder=HashingEmbedder(64)) as rec:
-        rec.add(extra)
-        rec.refresh(k=K)
+        for article in extra:  # in the same order: re-ranking freezes neighbourhoods as found
+            rec.add(article)
+            rec.refresh(k=K)
     assert all_lists(tmp_path / "api.db") == all_lists(tmp_path / "refresh.db")
 
 
 def test_the_ranking_space_grown_by_add_equals_a_rebuilt_one(tmp_path):
     """add(update_lists=True) enters new and changed articles into the cached ranking
-    space row by row; every row must equal what building the space afresh gives."""
+    space row by row (re-ranked rows from their frozen neighbourhoods); every row must
+    equal what building the space afresh from the store gives."""
     from dataclasses import replace
 
-    from related_posts.recommend.rank import RankingOptions
+    from related_posts.recommend.refresh import neighbourhood_space, settled_neighbourhoods
     from related_posts.recommend.space import ranking_table_for_store
 
     articles = make_corpus(150, seed=21)
@@ -232,23 +250,37 @@ def test_the_ranking_space_grown_by_add_equals_a_rebuilt_one(tmp_path):
     changed = Article(articles[5].id, articles[5].title, articles[5].body + " rocket orbit moon",
                       source="wire", lang="en")
     options = RankingOptions(k=K)
+
+    def assert_same_as_rebuilt(grown, store):
+        space = neighbourhood_space(options, store.model()[0])
+        rebuilt = ranking_table_for_store(store, store.vectors(), options,
+                                          settled_neighbourhoods(store, space, write=False))
+        assert sorted(grown.ids) == rebuilt.ids
+        rows = [grown.row_of[i] for i in rebuilt.ids]
+        assert (grown.matrix[rows] == rebuilt.matrix).all()
+        assert (grown.topic[rows] == rebuilt.topic).all()
+        assert (grown.story[rows] == rebuilt.story).all()
+        assert [grown.meta[r] for r in rows] == list(rebuilt.meta)
+        assert [grown.content_hashes[r] for r in rows] == rebuilt.content_hashes
+        assert [grown.ids[r] for r in np.argsort(grown.order)] == rebuilt.ids
+
     with Recommender(tmp_path / "s.db", embedder=HashingEmbedder(64)) as rec:
         rec.vectors()
         rec.add(extra[0], update_lists=True)  # builds and caches the space
         built = rec._space(options)
-        for article in [*extra[1:], changed]:
+        for article in extra[1:]:
             rec.add(article, update_lists=True)
         grown = rec._space(options)
-        assert grown is not built and len(grown) == 157
-        rebuilt = ranking_table_for_store(rec.store, rec.store.vectors(), options)
-    assert sorted(grown.ids) == rebuilt.ids
-    rows = [grown.row_of[i] for i in rebuilt.ids]
-    assert (grown.matrix[rows] == rebuilt.matrix).all()
-    assert (grown.story[rows] == rebuilt.story).all()
-    assert [grown.meta[r] for r in rows] == list(rebuilt.meta)
-    assert [grown.content_hashes[r] for r in rows] == rebuilt.content_hashes
-    assert [grown.ids[r] for r in np.argsort(grown.order)] == rebuilt.ids
-    assert grown.meta[grown.row_of[changed.id]].source == "wire"
+        # Grown into the spare rows, not rebuilt.
+        assert grown is not built and grown.matrix.base is built.matrix.base
+        assert len(grown) == 157
+        assert_same_as_rebuilt(grown, rec.store)
+        # A changed text frees the neighbourhoods that named it: the space is rebuilt.
+        rec.add(changed, update_lists=True)
+        grown = rec._space(options)
+        assert_same_as_rebuilt(grown, rec.store)
+        assert grown.meta[grown.row_of[changed.id]].source == "wire"
+        assert rec.refresh(k=K).lists == 0, "add(update_lists=True) left lists due"
 
 
 @pytest.mark.parametrize("through", ["refresh", "add"])

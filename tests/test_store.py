@@ -57,7 +57,8 @@ def test_store_built_with_one_model_refuses_another(tmp_path, site_articles):
     path = tmp_path / "site.db"
     with Recommender(path, embedder=HashingEmbedder(64)) as rec:
         rec.add(site_articles)
-    with pytest.raises(ModelMismatchError, match="hashing-bow-64.*refusing vectors of 'hashing-bow-32'"):
+    with pytest.raises(ModelMismatchError, match=r"'hashing-bow-64 body\+0.5\*title' \(dimension 64\); "
+                       r"refusing vectors of 'hashing-bow-32 body\+0.5\*title'"):
         Recommender(path, embedder=HashingEmbedder(32))
     with pytest.raises(ModelMismatchError, match="Use --model hashing-bow-64"):
         Recommender(path, model="all-MiniLM-L6-v2")

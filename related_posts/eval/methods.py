@@ -30,8 +30,11 @@ DEFAULT_METHODS = ("random", "tfidf", "bm25", "dense", "hybrid", "default")
 class Corpus:
     """What every method of one run works on.
 
-    ``vectors`` are the store's vectors of the configured model, row-aligned with ``ids``
-    and ``texts``; ``recommender`` is the store-backed recommender holding exactly these
+    ``texts`` are title, newline, body, row-aligned with ``ids``. ``vectors`` are the
+    configured model's vectors of those texts, each encoded as one text, as peers embed
+    articles: what the dense baselines rank with. ``store_vectors`` are the store's own
+    vectors (the product's recipe, ``recommend.embed.article_vectors``; ``vectors`` when
+    not given). ``recommender`` is the store-backed recommender holding exactly these
     articles. ``cache`` lets methods share fitted parts (hybrid reuses tfidf and dense).
     """
 
@@ -44,9 +47,12 @@ class Corpus:
     #: Makes progress bars, called like ``tqdm(total=..., desc=...)`` (``Recommender.refresh``'s form), or None.
     progress: Callable[..., Any] | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    store_vectors: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.index = {article_id: i for i, article_id in enumerate(self.ids)}
+        if self.store_vectors is None:
+            self.store_vectors = self.vectors
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -208,9 +214,13 @@ class Bm25Method(RowMethod):
 
 
 class DenseMethod(RowMethod):
-    """Dot product of the store's normalised vectors (cosine), over all other articles."""
+    """Dot product of the corpus's normalised vectors (cosine), over all other articles.
 
-    description = "sentence-transformers vectors from the store, cosine"
+    The vectors embed title, newline, body as one text (``Corpus.vectors``), as a peer
+    would: the baseline does not get the store's own recipe.
+    """
+
+    description = "sentence-transformers vectors of title + body as one text, cosine"
 
     def fit(self, corpus: Corpus) -> "DenseMethod":
         super().fit(corpus)
@@ -255,7 +265,7 @@ class RecommenderMethod(Method):
     settings. ``ranking`` replaces the default :class:`RankingOptions` (``k`` comes from
     the run), and ``refresh_options`` are passed to ``Recommender.refresh`` (named
     configurations). Pair scores, which a list does not give for every pair, are the cosine
-    of the store's vectors that the ranking starts from.
+    of the store's vectors that the ranking starts from (``Corpus.store_vectors``).
     """
 
     description = "related-posts refresh with default settings, lists read back with related()"
@@ -297,13 +307,39 @@ class RecommenderMethod(Method):
         return Ranking(np.array(indices, dtype=np.int64), np.array(scores, dtype=np.float64))
 
     def pair_scores(self, left: Sequence[int], right: Sequence[int]) -> np.ndarray:
-        vectors = np.asarray(self.corpus_.vectors, dtype=np.float64)
+        vectors = np.asarray(self.corpus_.store_vectors, dtype=np.float64)
         return np.einsum("ij,ij->i", vectors[list(left)], vectors[list(right)])
 
 
-#: Text variants :class:`EmbeddingMethod` can embed instead of title, newline, body.
+def encode_cached(recommender: Any, part: str, texts: list[str], progress: bool = False
+                  ) -> np.ndarray:
+    """Each of ``texts`` encoded alone by ``recommender``'s model, float32 rows.
+
+    Cached beside the store (``<store>.<part>-<digest of the texts>.npy``), so that a
+    second run on the same corpus loads them instead of loading the model.
+    """
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha1("\n".join(texts).encode("utf-8")).hexdigest()[:10]
+    model = recommender.store.model()
+    cache = Path(f"{recommender.store.path}.{part}-{digest}.npy")
+    if recommender.store.path != ":memory:" and cache.exists():
+        cached = np.load(cache)
+        if cached.shape[0] == len(texts) and (model is None or cached.shape[1] == model[1]):
+            return cached.astype(np.float32, copy=False)
+    vectors = np.asarray(recommender.embedder.encode(texts, batch_size=32, progress=progress),
+                         dtype=np.float32)
+    if recommender.store.path != ":memory:":
+        np.save(cache, vectors)
+    return vectors
+
+
+#: Texts :class:`EmbeddingMethod` can embed instead of the store's body plus half a title
+#: vector (``recommend.embed.article_vectors``).
 EMBEDDINGS = {
-    "body+title": "body alone plus half the title's own vector, renormalised",
+    "joint": "title, newline, body as one text, as `dense` does (the store's recipe before "
+             "migration 005)",
     "lead": "title and the first 60 words of the body",
     "chunks": "mean of the vectors of title + body and of each further 200-word chunk "
               "(the model reads 256 tokens)",
@@ -313,11 +349,12 @@ CHUNK_START, CHUNK_STRIDE, CHUNK_WORDS = 150, 180, 200
 
 
 class EmbeddingMethod(RowMethod):
-    """Dense cosine over vectors of another text than title + body (what to embed).
+    """Dense cosine over vectors of another text than the store's (what to embed).
 
-    Alone, so that its effect shows against ``dense``. Encodes with the recommender's
-    model; vectors are cached beside the store (``<store>.<variant>.npy``), so only the
-    first run pays for the encoding.
+    Alone, with no ranking option, so that its effect shows against ``dense`` (whose
+    vectors are ``joint``'s: a baseline there, a variant here) and ``options-off``
+    (the store's vectors). Encodes with the recommender's model; vectors are cached beside
+    the store (see :func:`encode_cached`), so only the first run pays for the encoding.
     """
 
     baseline = False
@@ -335,11 +372,10 @@ class EmbeddingMethod(RowMethod):
         parts = [text.split("\n", 1) + [""] for text in corpus.texts]
         titles = [p[0].strip() for p in parts]
         bodies = [p[1].strip() for p in parts]
-        if self.variant == "body+title":
-            vectors = (self._encode(corpus, "body", bodies)
-                       + 0.5 * self._encode(corpus, "title", titles))
+        if self.variant == "joint":
+            vectors = np.asarray(corpus.vectors, dtype=np.float64)
         elif self.variant == "lead":
-            vectors = self._encode(corpus, "lead", [
+            vectors = encode_cached(corpus.recommender, "lead", [
                 t + "\n" + " ".join(b.split()[:LEAD_WORDS]) for t, b in zip(titles, bodies)])
         else:
             texts, owners = [], []
@@ -350,28 +386,10 @@ class EmbeddingMethod(RowMethod):
                     owners.append(row)
             vectors = np.asarray(corpus.vectors, dtype=np.float64).copy()
             if texts:
-                np.add.at(vectors, np.asarray(owners), self._encode(corpus, "chunks", texts))
+                np.add.at(vectors, np.asarray(owners), encode_cached(corpus.recommender, "chunks", texts))
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self.vectors_ = (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
         return self
-
-    @staticmethod
-    def _encode(corpus: Corpus, part: str, texts: list[str]) -> np.ndarray:
-        import hashlib
-        from pathlib import Path
-
-        recommender = corpus.recommender
-        digest = hashlib.sha1("\n".join(texts).encode("utf-8")).hexdigest()[:10]
-        model = recommender.store.model()
-        cache = Path(f"{recommender.store.path}.{part}-{digest}.npy")
-        if recommender.store.path != ":memory:" and cache.exists():
-            cached = np.load(cache)
-            if cached.shape[0] == len(texts) and (model is None or cached.shape[1] == model[1]):
-                return cached.astype(np.float64)
-        vectors = recommender.embedder.encode(texts, batch_size=32)
-        if recommender.store.path != ":memory:":
-            np.save(cache, np.asarray(vectors, dtype=np.float32))
-        return np.asarray(vectors, dtype=np.float64)
 
     def score_row(self, query: int) -> np.ndarray:
         return (self.vectors_ @ self.vectors_[query]).astype(np.float64)
@@ -396,7 +414,8 @@ def _option(description: str, **options: Any) -> MethodFactory:
     def factory() -> Method:
         from ..recommend.rank import RankingOptions
 
-        alone = {"lexical_weight": 0.0, "same_story": None, **options}
+        # Every option that can default to on is named here (expand: re-ranking).
+        alone = {"lexical_weight": 0.0, "same_story": None, "expand": 0, **options}
         return RecommenderMethod(ranking=RankingOptions(**alone), description=description)
     return factory
 
@@ -426,7 +445,7 @@ OPTION_METHODS: dict[str, MethodFactory] = {
                        half_life_days=30.0),
     "background": _option("time direction alone: only links published before the article",
                           direction="background"),
-    "embed-body+title": lambda: EmbeddingMethod("body+title"),
+    "embed-joint": lambda: EmbeddingMethod("joint"),
     "embed-lead": lambda: EmbeddingMethod("lead"),
     "embed-chunks": lambda: EmbeddingMethod("chunks"),
     "default+rerank": _ranking("the default plus neighbourhood re-ranking (40 neighbours, "

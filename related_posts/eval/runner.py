@@ -19,11 +19,11 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from ..recommend import Recommender
-from ..recommend.embed import Embedder
+from ..recommend.embed import Embedder, vector_model_id
 from .datasets import Dataset, attach_pairs, attach_qrels, load_dataset, sample
 from .errors import NoJudgementsError, StoreMismatchError
 from .judgements import Judgements, LabelJudgements, QrelsJudgements
-from .methods import DEFAULT_METHODS, Corpus, Method, Ranking, make_method
+from .methods import DEFAULT_METHODS, Corpus, Method, Ranking, encode_cached, make_method
 from .metrics import (
     catalogue_coverage,
     correlations,
@@ -150,7 +150,8 @@ def tqdm_progress(iterable: Iterable | None = None, **options: Any) -> Iterator:
 
 
 def default_store_path(out: Path, dataset: Dataset, model_id: str) -> Path:
-    """A store file inside ``out`` for this exact corpus and model.
+    """A store file inside ``out`` for this exact corpus and ``model_id`` (a vector id, so
+    that vectors of another recipe are never reused).
 
     The name carries a digest of the article ids, so a second run on the same corpus reuses
     its vectors while a different corpus or sample never shares a store (``default`` ranks
@@ -206,13 +207,19 @@ class _NoQueries:
 
 
 def ingest(dataset: Dataset, recommender: Recommender, progress: Progress) -> tuple[Dataset, np.ndarray, dict[str, int]]:
-    """Store and embed the corpus (cached vectors are reused) and return the vectors row-aligned.
+    """Store and embed the corpus (cached vectors are reused) and return the store's vectors
+    row-aligned.
 
     Articles the recommender did not store are dropped from the evaluation and counted.
     """
     source = dataset.name
     articles = (a.to_article(source) for a in dataset.articles)
     report = recommender.add(progress(articles, total=len(dataset.articles), desc="embedding", unit="article"))
+    bound = recommender.store.model()
+    if bound and recommender.store.unembedded(bound[0]):
+        # Stored articles without a current vector (a store embedded with an older recipe,
+        # see migration 005): add() leaves unchanged articles alone, a refresh embeds them.
+        recommender.refresh()
     table = recommender.vectors()
     wanted = set(dataset.ids)
     foreign = [i for i in table.ids if i not in wanted]
@@ -296,6 +303,7 @@ def evaluate_method(
     similarities = []
     for tail in tails:
         if tail.size >= 2:
+            # The joint-text vectors: one yardstick for every method (and earlier reports).
             item_vectors = corpus.vectors[tail]
             similarities.append(intra_list_similarity(item_vectors))
             dup, total = near_duplicate_pairs(item_vectors)
@@ -417,9 +425,14 @@ def run_evaluation(
     recommender = Recommender(db, model=model, embedder=embedder) if db is not None else None
     if recommender is None:
         model_id = embedder.model_id if embedder is not None else _model_id(model)
-        recommender = Recommender(default_store_path(out, data, model_id), model=model, embedder=embedder)
+        recommender = Recommender(default_store_path(out, data, vector_model_id(model_id)),
+                                  model=model, embedder=embedder)
     try:
-        data, vectors, store_dropped = ingest(data, recommender, wrap)
+        data, store_vectors, store_dropped = ingest(data, recommender, wrap)
+        texts = [a.text for a in data.articles]
+        # The baselines embed each article as one text, as peers do; only the
+        # recommender's methods get the store's recipe (Corpus.store_vectors).
+        vectors = encode_cached(recommender, "joint", texts, progress=progress)
         timings["ingest"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -429,8 +442,9 @@ def run_evaluation(
 
         corpus = Corpus(
             ids=data.ids,
-            texts=[a.text for a in data.articles],
+            texts=texts,
             vectors=vectors,
+            store_vectors=store_vectors,
             recommender=recommender,
             depth=depth,
             seed=seed,
@@ -446,7 +460,7 @@ def run_evaluation(
             timings[f"method:{method.name}"] = time.perf_counter() - started
         # The store's binding names the model without loading it (a cached run loads none).
         bound = recommender.store.model()
-        model_id = bound[0] if bound else recommender.embedder.model_id
+        model_id = bound[0] if bound else vector_model_id(recommender.embedder.model_id)
         store_path = recommender.store.path
     finally:
         recommender.close()

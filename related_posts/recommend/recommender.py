@@ -13,7 +13,8 @@ import numpy as np
 from ..article import Article, RelatedItem, TailItem, content_hash, embedding_text
 from ..errors import ModelMismatchError, NotEmbeddedError, UnknownArticleError
 from ..store import Store, VectorTable
-from .embed import Embedder, load_embedder, model_id_for
+from .embed import (Embedder, article_vectors, load_embedder, model_id_for, model_id_of,
+                    vector_model_id)
 from .neighbours import MAX_BLOCK_BYTES, UNIT_NORM, top_k
 from .parse import Document, parse_document
 from .rank import RankingOptions
@@ -21,12 +22,14 @@ from .refresh import (
     ProgressFactory,
     RefreshReport,
     list_floors,
+    neighbourhood_space,
     refresh_store,
+    settled_neighbourhoods,
     update_lists,
 )
 from .render import RenderOptions, make_teaser, rewrite
-from .space import (ArticleMeta, RankingTable, explain, query_row, rank_row,
-                    ranking_table_for_store)
+from .space import (REFIND_SHARE, ArticleMeta, RankingTable, explain, find_neighbourhoods,
+                    query_row, rank_row, ranking_table_for_store)
 
 if TYPE_CHECKING:
     from .audit import AuditOptions, AuditReport
@@ -97,10 +100,11 @@ class Recommender:
         self.ranking = ranking or (RankingOptions.from_dict(saved) if saved else RankingOptions())
         bound = self.store.model()
         wanted = embedder.model_id if embedder is not None else (model and model_id_for(model))
-        if bound and wanted and wanted != bound[0]:
+        if bound and wanted and vector_model_id(wanted) != bound[0]:
             dimension = embedder.dimension if embedder is not None else -1
-            raise ModelMismatchError(self.store.path, bound[0], bound[1], wanted, dimension)
-        self._model_name = model or (bound[0] if bound else None)
+            raise ModelMismatchError(self.store.path, bound[0], bound[1],
+                                     vector_model_id(wanted), dimension)
+        self._model_name = model or (model_id_of(bound[0]) if bound else None)
         self._embedder = embedder
         # Vectors and list floors kept in memory between calls; valid while no other
         # connection has committed (PRAGMA data_version unchanged).
@@ -184,9 +188,10 @@ class Recommender:
                 self._update_lists([a.id for a in relabelled])
         if not fresh:
             return
-        vectors = self._encode([a.text for a in fresh])
-        self.store.bind_model(self.embedder.model_id, self.embedder.dimension)
-        self.store.write_articles(fresh, vectors, self.embedder.model_id)
+        vectors = self._encode([(a.title, a.body) for a in fresh])
+        vector_id = vector_model_id(self.embedder.model_id)
+        self.store.bind_model(vector_id, self.embedder.dimension)
+        self.store.write_articles(fresh, vectors, vector_id)
         report.updated += sum(1 for a in fresh if a.id in stored)
         report.added += sum(1 for a in fresh if a.id not in stored)
         if cached:
@@ -202,6 +207,7 @@ class Recommender:
         ranking space without reading or rebuilding the rest."""
         old, before = self._vectors, len(self._vectors)
         ids = [a.id for a in fresh]
+        all_new = not any(i in old.row_of for i in ids)
         self._vectors = old.with_rows(ids, [a.content_hash for a in fresh], vectors)
         if self._floors is not None:
             grown = len(self._vectors) - before
@@ -210,7 +216,8 @@ class Recommender:
         if space is None or space[0] is not old:
             return
         options, table = space[1], space[2]
-        if options.expand or table.floor is not None:
+        if table.floor is not None or (options.expand and not (
+                all_new and self._can_grow_neighbourhoods(options, len(ids), before))):
             self._ranking_space = None  # depends on every article: rebuilt when next needed
             return
         from .lexical import article_terms
@@ -219,7 +226,35 @@ class Recommender:
         self.store.write_lexical_terms(terms)
         meta = [ArticleMeta.of(a) for a in fresh]
         self._ranking_space = (self._vectors, options, table.with_articles(
-            self._vectors, ids, [terms[i][1] for i in ids], meta))
+            self._vectors, ids, [terms[i][1] for i in ids], meta,
+            self._found_neighbourhoods(options) if options.expand else None))
+
+    def _can_grow_neighbourhoods(self, options: RankingOptions, added: int, before: int
+                                 ) -> bool:
+        """Whether ``added`` new articles on a site of ``before`` stay within the share of
+        re-ranking neighbourhoods that may be found one by one (else the space is
+        rebuilt, and a refresh finds them all again). Only new articles: a changed one
+        frees the neighbourhoods that named it, which must be found again too."""
+        state = self.store.neighbourhood_state()
+        model = self.store.model()
+        return (model is not None and state is not None
+                and state.get("space") == neighbourhood_space(options, model[0])
+                and state.get("since", 0) + added <= REFIND_SHARE * (before + added))
+
+    def _found_neighbourhoods(self, options: RankingOptions):
+        """Finds the neighbourhoods of new rows of the cached space and stores them."""
+        def find(topic: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            vectors = self._vectors
+            indices, weights = find_neighbourhoods(topic, options.expand, vectors.order, rows)
+            state = self.store.neighbourhood_state()
+            self.store.write_neighbourhoods(
+                {vectors.ids[r]: (vectors.content_hashes[r],
+                                  [vectors.ids[i] for i in near[near >= 0]], w[near >= 0])
+                 for r, near, w in zip(rows.tolist(), indices, weights)},
+                {**state, "since": state["since"] + len(rows), "size": len(vectors)},
+                everything=False)
+            return indices, weights
+        return find
 
     def _update_lists(self, ids: list[str]) -> None:
         ids_set = set(ids)
@@ -229,13 +264,22 @@ class Recommender:
         options = replace(self.ranking, k=k)
         if not options.incremental:
             return  # lists depend on other lists' articles: the next refresh recomputes all
+        if len(self.vectors()) < self.store.count():
+            return  # articles lack a current vector (another model): refresh embeds them all
         table = self._space(options)
         if self._floors is None or self._floors_k != k:
             self._floors, self._floors_k = list_floors(self.store, table, k), k
-        new_rows = [table.row_of[i] for i in ids]
-        # Lists that linked to a changed article hold a stale score: recompute them too.
-        stale = [table.row_of[i] for i in self.store.stale_lists()
-                 if i in table.row_of and i not in ids_set]
+        model_id = self.store.model()[0]
+        if options.expand:
+            # Articles whose neighbourhood was found again are due too (see .refresh).
+            due, changed = self.store.due_lists(model_id, k, options.fingerprint())
+            new_rows = [table.row_of[i] for i in due if i in changed and i in table.row_of]
+            stale = [table.row_of[i] for i in due if i not in changed and i in table.row_of]
+        else:
+            new_rows = [table.row_of[i] for i in ids]
+            # Lists that linked to a changed article hold a stale score: recompute them too.
+            stale = [table.row_of[i] for i in self.store.stale_lists()
+                     if i in table.row_of and i not in ids_set]
         rows = np.array(new_rows + stale, dtype=np.int64)
         # One pass over the site gives both the new articles' searches and their offers to
         # other lists (a pair's score is the same both ways).
@@ -245,25 +289,34 @@ class Recommender:
                            order=table.order, products=products, max_norm=UNIT_NORM)
         is_due = np.zeros(len(table), dtype=bool)
         is_due[rows] = True
-        model_id = self.store.model()[0]
         update_lists(self.store, table, rows, neighbours, new_rows, is_due, self._floors,
                      options, model_id,
                      new_products=None if products is None else products[:len(new_rows)])
 
-    def _space(self, options: RankingOptions) -> RankingTable:
+    def _space(self, options: RankingOptions, writing: bool = True) -> RankingTable:
         """The stored vectors in the ranking space of ``options`` (see :mod:`.space`),
-        rebuilt only when the vectors or the options change."""
+        rebuilt only when the vectors or the options change. Re-ranking neighbourhoods
+        that must be found are stored (and the lists they change made due) unless
+        ``writing`` is false (a read)."""
         vectors = self.vectors()
         cached = self._ranking_space
         # k is not part of the space: the fingerprint leaves it out.
         if (cached is None or cached[0] is not vectors
                 or cached[1].fingerprint() != options.fingerprint()):
-            cached = (vectors, options, ranking_table_for_store(self.store, vectors, options))
+            settle = None
+            if options.expand and len(vectors):
+                space = neighbourhood_space(options, self.store.model()[0])
+                settle = settled_neighbourhoods(self.store, space, write=writing)
+            cached = (vectors, options, ranking_table_for_store(self.store, vectors, options,
+                                                                settle))
             self._ranking_space = cached
         return cached[2]
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embedder.encode(texts, batch_size=32)
+    def _encode(self, articles: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Vectors of ``(title, body)`` pairs, made as the store's are (a tail item's
+        teaser stands in for its body)."""
+        return article_vectors(self.embedder, [title for title, _ in articles],
+                               [body for _, body in articles])
 
     def refresh(self, k: int = 5, *, full: bool = False, dry_run: bool = False,
                 neighbours: str = "auto", progress: ProgressFactory | None = None
@@ -332,7 +385,7 @@ class Recommender:
 
     def related_to_text(self, title: str, body: str, k: int = 5) -> list[RelatedItem]:
         """The related list for an article that is not stored (one encode, one search)."""
-        vector = self._encode([embedding_text(title, body)])[0]
+        vector = self._encode([(title, body)])[0]
         return self._related_to_vector(vector, None, content_hash(title, body), k,
                                        embedding_text(title, body))
 
@@ -343,7 +396,7 @@ class Recommender:
                 f"{self.store.path} has no embedded articles: run related-posts ingest first"
             )
         options = replace(self.ranking, k=k)
-        table = self._space(options)
+        table = self._space(options, writing=False)
         row = table.row_of.get(query_id) if query_id is not None else None
         if row is not None:
             searched = table.matrix[row]
@@ -380,9 +433,8 @@ class Recommender:
         """
         if not document.tail:
             return []
-        texts = [embedding_text(document.title, document.body)]
-        texts += [embedding_text(item.title, item.teaser) for item in document.tail]
-        vectors = self._encode(texts)
+        vectors = self._encode([(document.title, document.body)]
+                               + [(item.title, item.teaser) for item in document.tail])
         return list(zip(document.tail, (vectors[1:] @ vectors[0]).tolist()))
 
     def rewrite(self, text: str, *, format: str | None = None, filename: str | None = None,
@@ -428,9 +480,8 @@ class Recommender:
         else:
             rows = [r for r in sample_rows(len(table), options.sample, options.seed)
                     if table.ids[r] in articles]
-            teasers = self._encode([embedding_text(articles[table.ids[r]].title,
-                                                   make_teaser(articles[table.ids[r]].body))
-                                    for r in rows])
+            teasers = self._encode([(articles[table.ids[r]].title,
+                                     make_teaser(articles[table.ids[r]].body)) for r in rows])
             floor = calibrate_floor(table.matrix[rows], teasers, quantile=options.quantile)
 
         # (name, title, body, tail, stored vector or None)
@@ -460,19 +511,19 @@ class Recommender:
                                  table.matrix[row] if row is not None else None))
 
         # Embed, in one batch, the pages without a stored vector and the unmatched items.
-        texts: dict[str, int] = {}
+        texts: dict[tuple[str, str], int] = {}
         for _, title, body, tail, vector in subjects:
             if vector is None:
-                texts.setdefault(embedding_text(title, body), len(texts))
+                texts.setdefault((title, body), len(texts))
             for item in tail:
                 if row_of.get(index.match(item) or "") is None:
-                    texts.setdefault(embedding_text(item.title, item.teaser), len(texts))
+                    texts.setdefault((item.title, item.teaser), len(texts))
         encoded = self._encode(list(texts)) if texts else None
 
         audits = []
         for name, title, body, tail, vector in subjects:
             if vector is None:
-                vector = encoded[texts[embedding_text(title, body)]]
+                vector = encoded[texts[title, body]]
             scored = []
             for item in tail:
                 matched = index.match(item)
@@ -480,7 +531,7 @@ class Recommender:
                     scored.append((item, float(table.matrix[row_of[matched]] @ vector),
                                    STORED, matched))
                 else:
-                    other = encoded[texts[embedding_text(item.title, item.teaser)]]
+                    other = encoded[texts[item.title, item.teaser]]
                     scored.append((item, float(other @ vector), TEASER, None))
             audits.append(audit_article(name, title, scored, floor, options))
         return AuditReport(floor, tuple(audits), without_tail, tuple(skipped))

@@ -4,7 +4,10 @@ A refresh (1) embeds articles that are new or changed, batch by batch, (2) recom
 lists that are due (new or changed articles, lists whose links changed or vanished, lists
 made with another k or model), and (3) offers each new or changed article to the lists of
 all other articles: it enters a list only where it beats that list's weakest link, so the
-site is never recomputed for a few new posts.
+site is never recomputed for a few new posts. With neighbourhood re-ranking, the articles
+that need a neighbourhood (new, changed, or naming a changed or removed article) get one
+first, which makes their lists due like a changed article's (see
+:func:`settled_neighbourhoods`).
 
 Every block of work is one transaction (its lists, and the older lists it changed), so a
 refresh killed at any moment leaves the last committed lists in place and the next run
@@ -14,6 +17,7 @@ picks up the blocks that did not commit. Readers keep answering from committed l
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
@@ -22,11 +26,12 @@ import numpy as np
 
 from ..store import Store, VectorTable
 from ..store.lock import refresh_lock
-from .embed import Embedder
+from .embed import Embedder, article_vectors, vector_model_id
 from .neighbours import (APPROXIMATE_FROM, SCORE_DECIMALS, UNIT_NORM, ApproximateIndex,
                          all_pairs_top_k, exact_scores, pair_block_rows, top_k)
 from .rank import RankingOptions, rank
-from .space import RankingTable, explanations, merge_offers, rank_row, ranking_table_for_store
+from .space import (REFIND_SHARE, Neighbourhoods, RankingTable, explanations,
+                    find_neighbourhoods, merge_offers, rank_row, ranking_table_for_store)
 
 SAMPLE_SIZE = 5
 LIST_BLOCK = 1000  # lists per transaction: small enough to lose little when killed
@@ -65,6 +70,8 @@ class RefreshReport:
     full: bool = False
     dry_run: bool = False
     neighbours: str = "exact"
+    #: Re-ranking neighbourhoods found (new, changed, or all of them again).
+    neighbourhoods: int = 0
     sample: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -83,6 +90,7 @@ class RefreshReport:
             "full": self.full,
             "dry_run": self.dry_run,
             "neighbours": self.neighbours,
+            "neighbourhoods": self.neighbourhoods,
             "sample": self.sample,
         }
 
@@ -153,15 +161,15 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
          report: RefreshReport, bar_factory: ProgressFactory, batch_size: int,
          list_block: int, neighbours: str) -> VectorTable:
     bound = store.model()
-    model_id = bound[0] if bound else _resolve(embedder).model_id
+    model_id = bound[0] if bound else vector_model_id(_resolve(embedder).model_id)
     pending = store.unembedded(model_id)
     if pending:
         embedder = _resolve(embedder)
-        store.bind_model(embedder.model_id, embedder.dimension)
+        store.bind_model(vector_model_id(embedder.model_id), embedder.dimension)
         bar = bar_factory(total=len(pending), desc="embedding", unit="article")
         for start in range(0, len(pending), batch_size):
             batch = pending[start : start + batch_size]
-            vectors = embedder.encode([a.text for a in batch], batch_size=32)
+            vectors = article_vectors(embedder, [a.title for a in batch], [a.body for a in batch])
             store.write_vectors([a.id for a in batch], [a.content_hash for a in batch],
                                 vectors, model_id)
             report.embedded += len(batch)
@@ -170,19 +178,34 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
 
     table = store.vectors()
     report.articles = len(table)
-    if full:
-        due_ids, changed = list(table.ids), set()
-    else:
+
+    def lists_due() -> tuple[list[str], set[str]]:
+        if full:
+            return list(table.ids), set()
         due_ids, changed = store.due_lists(model_id, options.k, options.fingerprint())
         if due_ids and not options.incremental:
-            # Re-ranking by neighbourhoods, diversity, decay or a calibrated floor make a
-            # list depend on other lists' articles: one change can move any list.
-            due_ids, changed = list(table.ids), set()
-    if not due_ids:
+            # Diversity, decay or a calibrated floor make a list depend on other lists'
+            # articles: one change can move any list.
+            return list(table.ids), set()
+        return due_ids, changed
+
+    due_ids, changed = lists_due()
+    space = neighbourhood_space(options, model_id)
+    reranking = options.expand > 0 and (bool(due_ids) or store.lacks_neighbourhoods(model_id, space))
+    if not due_ids and not reranking:
         return table
     # Lists are searched in the ranking space (fused, maybe re-ranked); the plain model
     # vectors are what the caller gets back.
-    plain, table = table, ranking_table_for_store(store, table, options)
+    plain, table = table, ranking_table_for_store(
+        store, table, options,
+        settled_neighbourhoods(store, space, full, bar_factory, report=report) if reranking
+        else None)
+    if reranking:
+        # Articles whose neighbourhood was found again are due now, as are the lists
+        # that link to them.
+        due_ids, changed = lists_due()
+        if not due_ids:
+            return plain
     rows = np.array([table.row_of[i] for i in due_ids], dtype=np.int64)
     is_due = np.zeros(len(table), dtype=bool)
     is_due[rows] = True
@@ -222,6 +245,73 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
         bar.update(len(block))
     bar.close()
     return plain
+
+
+def neighbourhood_space(options: RankingOptions, model_id: str) -> str:
+    """What a stored re-ranking neighbourhood depends on besides the articles: the
+    model, the fused space it was found in and its size. Another value finds them all
+    again."""
+    return json.dumps([model_id, options.lexical_weight, options.lexical_dims,
+                       sorted(options.ignore_terms), options.expand])
+
+
+def settled_neighbourhoods(store: Store, space: str, full: bool = False,
+                           bar_factory: ProgressFactory = _NoProgress, write: bool = True,
+                           report: RefreshReport | None = None) -> Neighbourhoods:
+    """How a refresh gets each article's re-ranking neighbourhood (see
+    :func:`~.space.build_ranking_table`): the frozen ones from the store where they are
+    still valid, new ones found and stored for the others.
+
+    A stored neighbourhood is valid while its article's text is unchanged and it names
+    only articles whose text is unchanged too (the store deletes the others when an
+    article changes or goes). Neighbourhoods found since every one was last found
+    afresh may reach ``REFIND_SHARE`` of the site (articles published since then are
+    missing from the older ones); past that, and on a ``full`` refresh or in another
+    ``space``, every one is found again. Found ones are stored in one transaction with
+    what they make due: the article's own list and the lists that link to it (with
+    ``write`` false, for a read, they are only used). ``report`` counts them.
+    """
+    def settle(table: RankingTable) -> tuple[np.ndarray, np.ndarray]:
+        m, n = table.options.expand, len(table)
+        indices = np.full((n, m), -1, dtype=np.int64)
+        weights = np.zeros((n, m), dtype=np.float32)
+        lacking = np.ones(n, dtype=bool)
+        state = store.neighbourhood_state()
+        afresh = full or state is None or state.get("space") != space
+        if not afresh:
+            wanted = min(m, n - 1)  # a neighbourhood found on a smaller site is short
+            for article_id, (content, near, near_weights) in store.neighbourhoods().items():
+                row = table.row_of.get(article_id)
+                found = [table.row_of.get(i) for i in near]
+                if (row is None or content != table.content_hashes[row] or None in found
+                        or not wanted <= len(found) <= m):
+                    continue
+                indices[row, :len(found)] = found
+                weights[row, :len(found)] = near_weights
+                lacking[row] = False
+        since = (0 if afresh else int(state.get("since", 0))) + int(lacking.sum())
+        if afresh or since > REFIND_SHARE * n:
+            lacking[:], since, afresh = True, 0, True
+        rows = np.flatnonzero(lacking)
+        if len(rows) == 0:
+            return indices, weights
+        bar = bar_factory(total=len(rows), desc="neighbourhoods", unit="article")
+        found, found_weights = find_neighbourhoods(table.topic, m, table.order,
+                                                   rows=None if afresh else rows,
+                                                   progress=bar.update if afresh else None)
+        bar.update(0 if afresh else len(rows))
+        bar.close()
+        indices[rows], weights[rows] = found, found_weights
+        if report is not None:
+            report.neighbourhoods = len(rows)
+        if not write:
+            return indices, weights
+        store.write_neighbourhoods(
+            {table.ids[r]: (table.content_hashes[r], [table.ids[i] for i in indices[r] if i >= 0],
+                            weights[r][indices[r] >= 0]) for r in rows.tolist()},
+            {"space": space, "since": since, "size": n}, everything=afresh)
+        return indices, weights
+    return settle
 
 
 def update_lists(store: Store, table: VectorTable, block: np.ndarray,

@@ -116,11 +116,40 @@ def _m004_labels(db: sqlite_utils.Database) -> None:
     db["articles"].add_column("labels", str)
 
 
+def _m005_vector_recipe(db: sqlite_utils.Database) -> None:
+    # Articles are now embedded as body plus a weighted title vector (recommend.embed.
+    # article_vectors), not as one "title, newline, body" text, and the store's model id
+    # names that recipe. Binding an existing store to the suffixed id makes its next
+    # refresh re-embed every article (the old vectors keep the bare id, so none counts as
+    # current) and recompute every list (list_state keeps the bare id too), instead of
+    # ranking old and new vectors together. Until then the stored lists are still served.
+    from ..recommend.embed import model_id_of, vector_model_id  # lazy: recommend imports the store
+
+    row = db.execute("select value from settings where key = 'model_id'").fetchone()
+    if row is not None and model_id_of(row[0]) == row[0]:  # a bare model id: the old recipe
+        db.execute("update settings set value = ? where key = 'model_id'", [vector_model_id(row[0])])
+
+
+def _m006_neighbourhoods(db: sqlite_utils.Database) -> None:
+    # Each article's re-ranking neighbourhood, frozen when it was found (see
+    # recommend/expansion.py): neighbour ids, best first, separated and bracketed by
+    # \x1f, and their float32 weights. Rows naming an article whose text changed or that
+    # was removed are deleted with it.
+    db["neighbourhoods"].create(
+        {"article_id": str, "content_hash": str, "neighbours": str, "weights": bytes},
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null={"content_hash", "neighbours", "weights"},
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_list_state", _m002_list_state),
     ("003_ranking", _m003_ranking),
     ("004_labels", _m004_labels),
+    ("005_vector_recipe", _m005_vector_recipe),
+    ("006_neighbourhoods", _m006_neighbourhoods),
 ]
 
 

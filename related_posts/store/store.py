@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # the store only moves blobs; the lexical module gives them m
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: Vectors decoded per slice when the store's vectors are read.
 VECTOR_READ_ROWS = 8192
+# Separates (and brackets) the neighbour ids of a stored neighbourhood, so that one id can
+# be found with instr(); no article id contains it.
+NEIGHBOUR_SEP = "\x1f"
 
 
 def now() -> str:
@@ -191,14 +194,17 @@ class Store:
     # -- model binding -------------------------------------------------------------------
 
     def model(self) -> tuple[str, int] | None:
-        """The (model id, dimension) whose vectors this store holds, or None if none yet."""
+        """The (vector id, dimension) whose vectors this store holds, or None if none yet.
+
+        A vector id names the model and how articles were embedded with it
+        (``recommend.embed.vector_model_id``); every model id the store takes is one."""
         rows = {r["key"]: r["value"] for r in self.db["settings"].rows}
         if "model_id" not in rows:
             return None
         return rows["model_id"], int(rows["dimension"])
 
     def bind_model(self, model_id: str, dimension: int) -> None:
-        """Record the store's model, or refuse one that differs from the recorded one."""
+        """Record the store's vector id, or refuse one that differs from the recorded one."""
         current = self.model()
         if current is None:
             with self.db.atomic():
@@ -305,6 +311,7 @@ class Store:
         with self.db.atomic():
             # Lists that link to an article whose text changed hold a stale score for it.
             self._mark_linking_lists_stale(changed)
+            self._drop_neighbourhoods_of(changed)
             rows = [{**_article_to_row(a), "updated_at": stamp} for a in articles]
             self.db["articles"].insert_all(
                 ({**row, "created_at": stamp} for row in rows if row["id"] not in existing),
@@ -327,6 +334,7 @@ class Store:
         removed = 0
         with self.db.atomic():
             self._mark_linking_lists_stale(ids)
+            self._drop_neighbourhoods_of(ids)
             for chunk, marks in _chunks(ids):
                 self.db.execute(f"delete from related where related_id in ({marks})", chunk)
                 self.db.execute(f"delete from related where article_id in ({marks})", chunk)
@@ -419,7 +427,9 @@ class Store:
     def vector(self, article_id: str) -> np.ndarray | None:
         row = self.db.execute(
             "select e.vector, e.dimension from embeddings e join articles a "
-            "on a.id = e.article_id and a.content_hash = e.content_hash where e.article_id = ?",
+            "on a.id = e.article_id and a.content_hash = e.content_hash where e.article_id = ? "
+            # a vector of another model or recipe is no vector of this store's
+            "and e.model_id = (select value from settings where key = 'model_id')",
             [article_id],
         ).fetchone()
         return None if row is None else blob_to_vector(row[0], row[1])
@@ -531,6 +541,76 @@ class Store:
                 " shingles) values (?, ?, ?, ?, ?)",
                 ((i, h, *t.to_blobs()) for i, (h, t) in terms.items()),
             )
+
+    # -- frozen neighbourhoods (neighbourhood re-ranking) ---------------------------------
+
+    def neighbourhoods(self) -> dict[str, tuple[str, list[str], np.ndarray]]:
+        """Each article's stored re-ranking neighbourhood: id -> (its content hash then,
+        neighbour ids best first, their float32 weights)."""
+        return {r[0]: (r[1], r[2].split(NEIGHBOUR_SEP)[1:-1], np.frombuffer(r[3], "<f4"))
+                for r in self.db.execute(
+                    "select article_id, content_hash, neighbours, weights from neighbourhoods")}
+
+    def neighbourhood_state(self) -> dict | None:
+        """What the stored neighbourhoods were found in (``space``) and how many were
+        found since every one was last found afresh (``since``, of ``size`` articles)."""
+        row = self.db.execute("select value from settings where key = 'neighbourhoods'").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def lacks_neighbourhoods(self, model_id: str, space: str) -> bool:
+        """Whether an embedded article has no current neighbourhood, or they were found
+        in another space (so a refresh has re-ranking work even with no list due)."""
+        state = self.neighbourhood_state()
+        if state is None or state.get("space") != space:
+            return self.db.execute("select 1 from embeddings where model_id = ? limit 1",
+                                   [model_id]).fetchone() is not None
+        return self.db.execute(
+            """select 1 from articles a
+               join embeddings e on e.article_id = a.id and e.content_hash = a.content_hash
+                   and e.model_id = ?
+               left join neighbourhoods n on n.article_id = a.id and n.content_hash = a.content_hash
+               where n.article_id is null limit 1""", [model_id]).fetchone() is not None
+
+    def write_neighbourhoods(self, found: dict[str, tuple[str, list[str], np.ndarray]],
+                             state: dict, everything: bool) -> None:
+        """Store newly found neighbourhoods (as :meth:`neighbourhoods` returns them) and
+        ``state``, in one transaction, and make the lists they change due: each
+        re-expanded article's own list (it is re-entered into the others, like a changed
+        article) and the lists that link to it. ``everything``: these replace all stored
+        neighbourhoods, and every list is due."""
+        ids = list(found)
+        with self.db.atomic():
+            if everything:
+                self.db.execute("delete from neighbourhoods")
+                self.db.execute("delete from list_state")
+            else:
+                self._mark_linking_lists_stale(ids)
+                for chunk, marks in _chunks(ids):
+                    self.db.execute(f"delete from list_state where article_id in ({marks})", chunk)
+            self.db.conn.executemany(
+                "insert or replace into neighbourhoods (article_id, content_hash, neighbours,"
+                " weights) values (?, ?, ?, ?)",
+                ((i, h, NEIGHBOUR_SEP + "".join(n + NEIGHBOUR_SEP for n in near),
+                  np.asarray(w, dtype="<f4").tobytes()) for i, (h, near, w) in found.items()))
+            self.db["settings"].upsert({"key": "neighbourhoods", "value": json.dumps(state)},
+                                       pk="key")
+
+    def _drop_neighbourhoods_of(self, ids: Sequence[str]) -> None:
+        """Forget the neighbourhoods of ``ids`` and every one that contains them: a
+        neighbourhood only ever names articles whose vectors are as they were."""
+        ids = list(ids)
+        for chunk, marks in _chunks(ids):
+            self.db.execute(f"delete from neighbourhoods where article_id in ({marks})", chunk)
+        if len(ids) <= 16:  # a scan in SQLite per id
+            for article_id in ids:
+                self.db.execute("delete from neighbourhoods where instr(neighbours, ?) > 0",
+                                [NEIGHBOUR_SEP + article_id + NEIGHBOUR_SEP])
+            return
+        gone = set(ids)  # one scan in Python for many ids
+        holding = [r[0] for r in self.db.execute("select article_id, neighbours from neighbourhoods")
+                   if not gone.isdisjoint(r[1].split(NEIGHBOUR_SEP))]
+        for chunk, marks in _chunks(holding):
+            self.db.execute(f"delete from neighbourhoods where article_id in ({marks})", chunk)
 
     def articles_by_id(self, ids: Sequence[str]) -> list[Article]:
         """The stored articles among ``ids``, in id order."""
