@@ -161,7 +161,7 @@ def test_registry():
     assert list(DEFAULT_METHODS) == list(METHODS)[: len(DEFAULT_METHODS)]
     assert make_method("tfidf").name == "tfidf"
     assert make_method("default").baseline is False
-    assert make_method("embed-joint").baseline is False and "embed-body+title" not in METHODS
+    assert make_method("embed-lead").baseline is False and "embed-body+title" not in METHODS
     with pytest.raises(UnknownMethodError, match="unknown method 'nope'. Valid: random, tfidf"):
         make_method("nope")
     register_method("test-bm25-b0", lambda: Bm25Method(b=0.0))
@@ -179,7 +179,7 @@ def test_embedding_variants_build_on_the_joint_text(tmp_path: Path):
         corpus = _corpus(recommender=rec)
         dense = DenseMethod().fit(corpus)
         # Texts shorter than a lead or a chunk: every variant is the joint text's vector.
-        for name in ("embed-joint", "embed-lead", "embed-chunks"):
+        for name in ("embed-lead", "embed-chunks"):
             method = make_method(name).fit(corpus)
             assert method.score_row(0) == pytest.approx(dense.score_row(0), abs=1e-6), name
         long = _corpus([TEXTS[0] + " harvest" * 400] + TEXTS[1:], recommender=rec)

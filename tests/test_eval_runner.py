@@ -138,12 +138,12 @@ def test_baselines_embed_joint_texts_and_the_recommender_its_store(corpus: Path,
     articles = [a.to_article() for a in load_jsonl(corpus).articles]
     embedder = HashingEmbedder(128)
     result = run_evaluation(corpus, out=tmp_path / "o", embedder=embedder,
-                            methods=["dense", "embed-joint", "options-off"], write=False, n_resamples=10)
+                            methods=["dense", "options-off"], write=False, n_resamples=10)
     assert result.model_id == "hashing-bow-128 body+0.5*title"
     assert "body-0-5-title" in Path(result.store_path).name
     joint = embedder.encode([a.text for a in articles])
     stored = article_vectors(embedder, [a.title for a in articles], [a.body for a in articles])
-    for method, vectors in (("dense", joint), ("embed-joint", joint), ("options-off", stored)):
+    for method, vectors in (("dense", joint), ("options-off", stored)):
         ranked = result.methods[method].lists[0]
         scores = vectors @ vectors[0]
         assert ranked.scores[:3] == pytest.approx(np.sort(scores[1:])[::-1][:3], abs=1e-5), method

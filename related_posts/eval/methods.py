@@ -338,8 +338,6 @@ def encode_cached(recommender: Any, part: str, texts: list[str], progress: bool 
 #: Texts :class:`EmbeddingMethod` can embed instead of the store's body plus half a title
 #: vector (``recommend.embed.article_vectors``).
 EMBEDDINGS = {
-    "joint": "title, newline, body as one text, as `dense` does (the store's recipe before "
-             "migration 005)",
     "lead": "title and the first 60 words of the body",
     "chunks": "mean of the vectors of title + body and of each further 200-word chunk "
               "(the model reads 256 tokens)",
@@ -351,9 +349,8 @@ CHUNK_START, CHUNK_STRIDE, CHUNK_WORDS = 150, 180, 200
 class EmbeddingMethod(RowMethod):
     """Dense cosine over vectors of another text than the store's (what to embed).
 
-    Alone, with no ranking option, so that its effect shows against ``dense`` (whose
-    vectors are ``joint``'s: a baseline there, a variant here) and ``options-off``
-    (the store's vectors). Encodes with the recommender's model; vectors are cached beside
+    Alone, with no ranking option, so that its effect shows against ``dense`` (title,
+    newline, body as one text) and ``options-off`` (the store's vectors). Encodes with the recommender's model; vectors are cached beside
     the store (see :func:`encode_cached`), so only the first run pays for the encoding.
     """
 
@@ -372,9 +369,7 @@ class EmbeddingMethod(RowMethod):
         parts = [text.split("\n", 1) + [""] for text in corpus.texts]
         titles = [p[0].strip() for p in parts]
         bodies = [p[1].strip() for p in parts]
-        if self.variant == "joint":
-            vectors = np.asarray(corpus.vectors, dtype=np.float64)
-        elif self.variant == "lead":
+        if self.variant == "lead":
             vectors = encode_cached(corpus.recommender, "lead", [
                 t + "\n" + " ".join(b.split()[:LEAD_WORDS]) for t, b in zip(titles, bodies)])
         else:
@@ -445,11 +440,10 @@ OPTION_METHODS: dict[str, MethodFactory] = {
                        half_life_days=30.0),
     "background": _option("time direction alone: only links published before the article",
                           direction="background"),
-    "embed-joint": lambda: EmbeddingMethod("joint"),
     "embed-lead": lambda: EmbeddingMethod("lead"),
     "embed-chunks": lambda: EmbeddingMethod("chunks"),
-    "default+rerank": _ranking("the default plus neighbourhood re-ranking (40 neighbours, "
-                               "weight 2): recomputes every list on any change", expand=40),
+    "default-no-rerank": _ranking("the default without neighbourhood re-ranking "
+                                  "(refresh --rerank 0): fusion and collapse", expand=0),
 }
 METHODS.update(OPTION_METHODS)
 

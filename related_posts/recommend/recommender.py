@@ -114,6 +114,7 @@ class Recommender:
         self._floors_k: int | None = None
         # The ranking space of the cached vectors, for the options it was built with.
         self._ranking_space: tuple[VectorTable, RankingOptions, RankingTable] | None = None
+        self._space_rebuilt = False
 
     @property
     def embedder(self) -> Embedder:
@@ -270,8 +271,10 @@ class Recommender:
         if self._floors is None or self._floors_k != k:
             self._floors, self._floors_k = list_floors(self.store, table, k), k
         model_id = self.store.model()[0]
-        if options.expand:
-            # Articles whose neighbourhood was found again are due too (see .refresh).
+        if options.expand and self._space_rebuilt:
+            # The rebuild may have found neighbourhoods again: their articles' lists are
+            # due too, and so are the lists that link to them (see .refresh).
+            self._space_rebuilt = False
             due, changed = self.store.due_lists(model_id, k, options.fingerprint())
             new_rows = [table.row_of[i] for i in due if i in changed and i in table.row_of]
             stale = [table.row_of[i] for i in due if i not in changed and i in table.row_of]
@@ -310,6 +313,7 @@ class Recommender:
             cached = (vectors, options, ranking_table_for_store(self.store, vectors, options,
                                                                 settle))
             self._ranking_space = cached
+            self._space_rebuilt = writing
         return cached[2]
 
     def _encode(self, articles: Sequence[tuple[str, str]]) -> np.ndarray:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from itertools import repeat
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
@@ -280,11 +281,20 @@ def settled_neighbourhoods(store: Store, space: str, full: bool = False,
         afresh = full or state is None or state.get("space") != space
         if not afresh:
             wanted = min(m, n - 1)  # a neighbourhood found on a smaller site is short
-            for article_id, (content, near, near_weights) in store.neighbourhoods().items():
+            stored = store.neighbourhoods()
+            # Every stored neighbour id to its row (-1: gone) in one pass: at 100k articles
+            # that is 4M lookups, a second as one map() against several in a loop.
+            sizes = np.fromiter((len(near) for _, near, _ in stored.values()), np.int64,
+                                len(stored))
+            flat = np.fromiter(map(table.row_of.get, (i for _, near, _ in stored.values()
+                                                      for i in near), repeat(-1)),
+                               np.int64, int(sizes.sum()))
+            starts = np.concatenate([[0], np.cumsum(sizes)])
+            for position, (article_id, (content, _, near_weights)) in enumerate(stored.items()):
                 row = table.row_of.get(article_id)
-                found = [table.row_of.get(i) for i in near]
-                if (row is None or content != table.content_hashes[row] or None in found
-                        or not wanted <= len(found) <= m):
+                found = flat[starts[position]:starts[position + 1]]
+                if (row is None or content != table.content_hashes[row]
+                        or not wanted <= len(found) <= m or (found < 0).any()):
                     continue
                 indices[row, :len(found)] = found
                 weights[row, :len(found)] = near_weights

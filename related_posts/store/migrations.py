@@ -132,7 +132,7 @@ def _m005_vector_recipe(db: sqlite_utils.Database) -> None:
 
 def _m006_neighbourhoods(db: sqlite_utils.Database) -> None:
     # Each article's re-ranking neighbourhood, frozen when it was found (see
-    # recommend/expansion.py): neighbour ids, best first, separated and bracketed by
+    # recommend/refresh.settled_neighbourhoods): neighbour ids, best first, separated and bracketed by
     # \x1f, and their float32 weights. Rows naming an article whose text changed or that
     # was removed are deleted with it.
     db["neighbourhoods"].create(
