@@ -42,8 +42,9 @@ STORY_DTYPE = np.float16
 #: Re-ranking neighbourhoods found one by one (new and changed articles, and those whose
 #: neighbours changed) since every one was last found afresh may reach this share of the
 #: site; past it a refresh finds them all again. Frozen neighbourhoods miss the articles
-#: published after them: simulated on Reuters, lists lose 0.0001-0.0004 nDCG@5 when 10%
-#: of the site arrived after the last full pass, and 0.003 at 50% (README).
+#: published after them: with a tenth of the site arrived since, lists measured at most
+#: 0.0007 nDCG@5 below a full pass (bench/growth_quality.py, README); a simulation gave
+#: 0.003 with half of it arrived since.
 REFIND_SHARE = 0.1
 #: How a refresh gets each row's re-ranking neighbourhood, given the table before re-ranking.
 Neighbourhoods = Callable[["RankingTable"], tuple[np.ndarray, np.ndarray]]
@@ -267,7 +268,7 @@ def expanded_rows(base: np.ndarray, indices: np.ndarray, weights: np.ndarray,
     for start in range(0, len(base), ROW_CHUNK):
         stop = min(start + ROW_CHUNK, len(base))
         first, last = int(pointer[start]), int(pointer[stop])
-        with warnings.catch_warnings():  # "sparse CSR support is in beta": measured above
+        with warnings.catch_warnings():  # torch calls its sparse CSR support beta
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
             mix = torch.sparse_csr_tensor(torch.from_numpy(pointer[start:stop + 1] - first),
                                           named[first:last], values[first:last],
