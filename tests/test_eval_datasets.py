@@ -70,6 +70,13 @@ def test_reuters_rules_on_made_up_files(reuters_dir: Path):
     assert dataset.dropped == {"not ModApte test": 2, "no topic": 1, "no body": 1, "duplicate body": 1}
 
 
+def test_the_reuters_training_split_is_a_built_in_held_out_corpus(reuters_dir: Path):
+    train = load_dataset("reuters-train", data_dir=reuters_dir)
+    assert (train.name, [a.id for a in train.articles]) == ("reuters-train", ["2"])
+    assert train.dropped["not ModApte train"] == 6
+    assert load_dataset("reuters", data_dir=reuters_dir).name == "reuters"
+
+
 @pytest.fixture
 def bbc_dir(tmp_path: Path) -> Path:
     root = tmp_path / "bbc-news" / "raw" / "bbc"

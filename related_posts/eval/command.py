@@ -28,7 +28,8 @@ def _method_list(ctx: click.Context, param: click.Parameter, value: str) -> list
 
 @click.command("eval")
 @click.option("--dataset", required=True, metavar="NAME_OR_PATH",
-              help="Built-in corpus 'reuters' (Reuters-21578 ModApte test) or 'bbc' (BBC News), "
+              help="Built-in corpus 'reuters' (Reuters-21578 ModApte test), 'reuters-train' (its "
+              "training split, held out from every choice of the ranking) or 'bbc' (BBC News), "
               "or a JSON Lines file with one {id, title, text, labels} article a line.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar=DATA_ENV,
               help=f"Folder holding reuters21578/ and bbc-news/ for the built-in corpora. "

@@ -44,7 +44,10 @@ DATA_ENV = "RELATED_POSTS_DATA"
 REUTERS = "reuters"
 BBC = "bbc"
 #: Built-in dataset names, with the aliases people are likely to type.
-BUILTIN_NAMES = {REUTERS: REUTERS, "reuters21578": REUTERS, BBC: BBC, "bbc-news": BBC}
+#: The ModApte training split: a held-out corpus, never used to choose an option.
+REUTERS_TRAIN = "reuters-train"
+BUILTIN_NAMES = {REUTERS: REUTERS, "reuters21578": REUTERS, REUTERS_TRAIN: REUTERS_TRAIN,
+                 BBC: BBC, "bbc-news": BBC}
 
 
 @dataclass(frozen=True)
@@ -175,10 +178,11 @@ def _reuters_date(raw: str | None) -> str | None:
         return None
 
 
-def load_reuters(data_dir: Path | None = None) -> Dataset:
-    """Reuters-21578, ModApte test split: 2,728 articles once exact duplicates are removed.
+def load_reuters(data_dir: Path | None = None, split: str = "TEST") -> Dataset:
+    """Reuters-21578, ModApte test split: 2,728 articles once exact duplicates are removed
+    (``split="TRAIN"``: the training split, 6,971 articles, named ``reuters-train``).
 
-    Kept: ``LEWISSPLIT="TEST"`` and ``TOPICS="YES"``, at least one topic, a ``<BODY>``.
+    Kept: ``LEWISSPLIT`` equal to ``split`` and ``TOPICS="YES"``, at least one topic, a ``<BODY>``.
     Labels are the topics. Duplicates are bodies with the same MD5 once stripped (the
     first, in file order, is kept). Files are read as Latin-1, which every byte decodes in.
     """
@@ -186,14 +190,15 @@ def load_reuters(data_dir: Path | None = None) -> Dataset:
     files = sorted(folder.glob("reut2-*.sgm"))
     if not files:
         raise DatasetNotFoundError(f"Reuters-21578: no reut2-*.sgm files in {folder}")
-    dropped = {"not ModApte test": 0, "no topic": 0, "no body": 0, "duplicate body": 0}
+    other_split = f"not ModApte {split.lower()}"
+    dropped = {other_split: 0, "no topic": 0, "no body": 0, "duplicate body": 0}
     seen: set[str] = set()
     articles: list[LabelledArticle] = []
     for path in files:
         for attrs, inner in _REUTERS_DOC.findall(path.read_bytes().decode("latin-1")):
             attr = dict(_ATTR.findall(attrs))
-            if attr.get("LEWISSPLIT") != "TEST" or attr.get("TOPICS") != "YES":
-                dropped["not ModApte test"] += 1
+            if attr.get("LEWISSPLIT") != split or attr.get("TOPICS") != "YES":
+                dropped[other_split] += 1
                 continue
             topics = re.findall(r"<D>(.*?)</D>", _element(inner, "TOPICS") or "")
             if not topics:
@@ -219,7 +224,8 @@ def load_reuters(data_dir: Path | None = None) -> Dataset:
                     lang="en",
                 )
             )
-    return Dataset(name=REUTERS, articles=articles, source=str(folder), dropped=dropped)
+    return Dataset(name=REUTERS if split == "TEST" else REUTERS_TRAIN, articles=articles,
+                   source=str(folder), dropped=dropped)
 
 
 # -- BBC News --------------------------------------------------------------------------------
@@ -447,7 +453,7 @@ def load_dataset(
     qrels: str | Path | None = None,
     pairs: str | Path | None = None,
 ) -> Dataset:
-    """A built-in corpus by name (``reuters``, ``bbc``) or a JSON Lines file, with optional
+    """A built-in corpus by name (``reuters``, ``reuters-train``, ``bbc``) or a JSON Lines file, with optional
     qrels and judged pairs attached.
 
     Qrels and pairs naming ids that are not in the corpus are dropped and counted in
@@ -456,8 +462,8 @@ def load_dataset(
     value = str(name_or_path)
     builtin = BUILTIN_NAMES.get(value.lower())
     directory = Path(data_dir) if data_dir is not None else None
-    if builtin == REUTERS and not Path(value).is_file():
-        dataset = load_reuters(directory)
+    if builtin in (REUTERS, REUTERS_TRAIN) and not Path(value).is_file():
+        dataset = load_reuters(directory, "TEST" if builtin == REUTERS else "TRAIN")
     elif builtin == BBC and not Path(value).is_file():
         dataset = load_bbc(directory)
     elif Path(value).is_file():
