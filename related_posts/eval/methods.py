@@ -350,8 +350,9 @@ class EmbeddingMethod(RowMethod):
     """Dense cosine over vectors of another text than the store's (what to embed).
 
     Alone, with no ranking option, so that its effect shows against ``dense`` (title,
-    newline, body as one text) and ``options-off`` (the store's vectors). Encodes with the recommender's model; vectors are cached beside
-    the store (see :func:`encode_cached`), so only the first run pays for the encoding.
+    newline, body as one text) and ``options-off`` (the store's vectors). Encodes with
+    the recommender's model; vectors are cached beside the store (see
+    :func:`encode_cached`), so only the first run pays for the encoding.
     """
 
     baseline = False

@@ -22,6 +22,7 @@ from .refresh import (
     ProgressFactory,
     RefreshReport,
     list_floors,
+    neighbourhood_records,
     neighbourhood_space,
     refresh_store,
     settled_neighbourhoods,
@@ -249,9 +250,7 @@ class Recommender:
             indices, weights = find_neighbourhoods(topic, options.expand, vectors.order, rows)
             state = self.store.neighbourhood_state()
             self.store.write_neighbourhoods(
-                {vectors.ids[r]: (vectors.content_hashes[r],
-                                  [vectors.ids[i] for i in near[near >= 0]], w[near >= 0])
-                 for r, near, w in zip(rows.tolist(), indices, weights)},
+                neighbourhood_records(vectors, rows, indices, weights),
                 {**state, "since": state["since"] + len(rows), "size": len(vectors)},
                 everything=False)
             return indices, weights

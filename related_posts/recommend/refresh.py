@@ -317,11 +317,19 @@ def settled_neighbourhoods(store: Store, space: str, full: bool = False,
         if not write:
             return indices, weights
         store.write_neighbourhoods(
-            {table.ids[r]: (table.content_hashes[r], [table.ids[i] for i in indices[r] if i >= 0],
-                            weights[r][indices[r] >= 0]) for r in rows.tolist()},
+            neighbourhood_records(table, rows, indices[rows], weights[rows]),
             {"space": space, "since": since, "size": n}, everything=afresh)
         return indices, weights
     return settle
+
+
+def neighbourhood_records(table: VectorTable, rows: np.ndarray, indices: np.ndarray,
+                          weights: np.ndarray) -> dict[str, tuple[str, list[str], np.ndarray]]:
+    """The neighbourhoods of ``rows`` (row-aligned ``indices`` and ``weights``, as
+    :func:`~.space.find_neighbourhoods` gives them) in the form the store keeps them."""
+    return {table.ids[r]: (table.content_hashes[r], [table.ids[i] for i in near[near >= 0]],
+                           near_weights[near >= 0])
+            for r, near, near_weights in zip(rows.tolist(), indices, weights)}
 
 
 def update_lists(store: Store, table: VectorTable, block: np.ndarray,

@@ -280,9 +280,7 @@ class Store:
         stamp = now()
         ids = [a.id for a in articles]
         with self.db.atomic():
-            self._mark_linking_lists_stale(ids)
-            for chunk, marks in _chunks(ids):
-                self.db.execute(f"delete from list_state where article_id in ({marks})", chunk)
+            self._handle_as_changed(ids)
             for article in articles:
                 row = _article_to_row(article)
                 self.db["articles"].update(article.id, {
@@ -345,6 +343,14 @@ class Store:
                     f"delete from articles where id in ({marks})", chunk
                 ).rowcount
         return removed
+
+    def _handle_as_changed(self, ids: Sequence[str]) -> None:
+        """Have the next refresh treat ``ids`` as changed articles, although their vectors
+        are as they were: their lists are due (and they are offered to the other lists),
+        and the lists that link to them are stale."""
+        self._mark_linking_lists_stale(ids)
+        for chunk, marks in _chunks(list(ids)):
+            self.db.execute(f"delete from list_state where article_id in ({marks})", chunk)
 
     def _mark_linking_lists_stale(self, ids: Sequence[str]) -> None:
         for chunk, marks in _chunks(list(ids)):
@@ -584,9 +590,7 @@ class Store:
                 self.db.execute("delete from neighbourhoods")
                 self.db.execute("delete from list_state")
             else:
-                self._mark_linking_lists_stale(ids)
-                for chunk, marks in _chunks(ids):
-                    self.db.execute(f"delete from list_state where article_id in ({marks})", chunk)
+                self._handle_as_changed(ids)
             self.db.conn.executemany(
                 "insert or replace into neighbourhoods (article_id, content_hash, neighbours,"
                 " weights) values (?, ?, ?, ?)",
