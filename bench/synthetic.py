@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from related_posts.article import Article
-from related_posts.recommend.embed import vector_model_id
+from related_posts.article import vector_model_id
 from related_posts.store import Store
 
 DIMENSION = 384

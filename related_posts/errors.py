@@ -6,6 +6,8 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+from .article import model_id_of
+
 
 class RelatedPostsError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -39,8 +41,6 @@ class ModelMismatchError(StoreError):
     """
 
     def __init__(self, path: str, store_model: str, store_dim: int, model: str, dim: int) -> None:
-        from .recommend.embed import model_id_of  # not at the top: embed imports this module
-
         self.store_model = store_model
         self.model = model
         super().__init__(

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
-from .article import Article, TailItem
+from .article import Article, Skipped, TailItem
 from .errors import InputError
 from .recommend.parse import parse_document
-from .recommend.recommender import Skipped
 
 PAGE_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".html", ".htm"}
 RECORD_SUFFIXES = {".json", ".jsonl", ".ndjson", ".csv"}

@@ -240,8 +240,8 @@ def test_the_ranking_space_grown_by_add_equals_a_rebuilt_one(tmp_path):
     equal what building the space afresh from the store gives."""
     from dataclasses import replace
 
-    from related_posts.recommend.refresh import neighbourhood_space, settled_neighbourhoods
-    from related_posts.recommend.space import ranking_table_for_store
+    from related_posts.recommend.refresh import ranking_table_for_store, settled_neighbourhoods
+    from related_posts.recommend.score import neighbourhood_fingerprint
 
     articles = make_corpus(150, seed=21)
     build(tmp_path / "s.db", articles)
@@ -252,7 +252,7 @@ def test_the_ranking_space_grown_by_add_equals_a_rebuilt_one(tmp_path):
     options = RankingOptions(k=K)
 
     def assert_same_as_rebuilt(grown, store):
-        space = neighbourhood_space(options, store.model()[0])
+        space = neighbourhood_fingerprint(options, store.model()[0])
         rebuilt = ranking_table_for_store(store, store.vectors(), options,
                                           settled_neighbourhoods(store, space, write=False))
         assert sorted(grown.ids) == rebuilt.ids

@@ -9,8 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import Iterator
 
-from ..article import Article
-from ..recommend.recommender import Skipped
+from ..article import Article, Skipped
 from ..sources import FieldMap, jsonl_records
 
 CORPUS = "corpus.jsonl"

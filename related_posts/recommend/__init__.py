@@ -4,7 +4,8 @@ from .embed import DEFAULT_MODEL, Embedder, HashingEmbedder, SentenceTransformer
 from .audit import AuditOptions, AuditReport
 from .parse import Document, NoArticleError, ParseError, decode_page, parse_document, parse_records
 from .rank import RankingOptions
-from .recommender import AddReport, Recommender, Skipped, default_db_path
+from ..article import Skipped
+from .recommender import AddReport, Recommender, default_db_path
 from .refresh import RefreshReport
 from .render import RenderOptions, rewrite
 

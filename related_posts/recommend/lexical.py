@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+
+from ..article import Terms as Terms  # the value type lives below the store
 
 #: Buckets of the hashed lexical vectors. Measured (README): 1024 buckets lose 0.002-0.005
 #: nDCG@5 against exact sparse cosine; 2048 halve that at twice the memory.
@@ -37,32 +38,6 @@ DEFAULT_DIMS = 1024
 #: unrelated articles stays below 0.25 for 95% of nearest neighbours at 256 buckets).
 SHINGLE_SIZE = 3
 SHINGLE_DIMS = 256
-
-
-@dataclass(frozen=True)
-class Terms:
-    """One article's hashed terms and their unit-length weights (same order)."""
-
-    hashes: np.ndarray  # int32, MurmurHash3 of each distinct term
-    weights: np.ndarray  # float32, 1 + ln(count), scaled to unit length
-    # int32 hashes of each run of three terms, one entry per occurrence
-    shingles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
-
-    def __len__(self) -> int:
-        return int(self.hashes.size)
-
-    def to_blobs(self) -> tuple[bytes, bytes, bytes]:
-        return (np.asarray(self.hashes, dtype="<i4").tobytes(),
-                np.asarray(self.weights, dtype="<f4").tobytes(),
-                np.asarray(self.shingles, dtype="<i4").tobytes())
-
-    @classmethod
-    def from_blobs(cls, hashes: bytes, weights: bytes, shingles: bytes = b"") -> "Terms":
-        h = np.frombuffer(hashes, dtype="<i4")
-        w = np.frombuffer(weights, dtype="<f4")
-        if h.size != w.size:
-            raise ValueError(f"lexical terms blob holds {h.size} hashes but {w.size} weights")
-        return cls(h, w, np.frombuffer(shingles, dtype="<i4"))
 
 
 @lru_cache(maxsize=1)

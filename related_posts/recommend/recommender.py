@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
-from ..article import Article, RelatedItem, TailItem, content_hash, embedding_text
+from ..article import (Article, RelatedItem, Skipped, TailItem, content_hash, embedding_text,
+                       model_id_of, vector_model_id)
 from ..errors import ModelMismatchError, NotEmbeddedError, UnknownArticleError
 from ..store import Store, VectorTable
-from .embed import (Embedder, article_vectors, load_embedder, model_id_for, model_id_of,
-                    vector_model_id)
+from .embed import Embedder, article_vectors, load_embedder, model_id_for
 from .neighbours import MAX_BLOCK_BYTES, UNIT_NORM, top_k
 from .parse import Document, parse_document
 from .rank import RankingOptions
@@ -23,14 +23,15 @@ from .refresh import (
     RefreshReport,
     list_floors,
     neighbourhood_records,
-    neighbourhood_space,
+    ranking_table_for_store,
     refresh_store,
     settled_neighbourhoods,
     update_lists,
 )
 from .render import RenderOptions, make_teaser, rewrite
+from .score import neighbourhood_fingerprint
 from .space import (REFIND_SHARE, ArticleMeta, RankingTable, explain, find_neighbourhoods,
-                    query_row, rank_row, ranking_table_for_store)
+                    query_row, rank_row)
 
 if TYPE_CHECKING:
     from .audit import AuditOptions, AuditReport
@@ -42,17 +43,6 @@ DB_ENV = "RELATED_POSTS_DB"
 def default_db_path() -> str:
     """``$RELATED_POSTS_DB`` if set, else ``./related-posts.db``."""
     return os.environ.get(DB_ENV) or DEFAULT_DB
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A source or record that was not stored, and why."""
-
-    location: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.reason}"
 
 
 @dataclass
@@ -240,7 +230,7 @@ class Recommender:
         state = self.store.neighbourhood_state()
         model = self.store.model()
         return (model is not None and state is not None
-                and state.get("space") == neighbourhood_space(options, model[0])
+                and state.get("space") == neighbourhood_fingerprint(options, model[0])
                 and state.get("since", 0) + added <= REFIND_SHARE * (before + added))
 
     def _found_neighbourhoods(self, options: RankingOptions):
@@ -307,7 +297,7 @@ class Recommender:
                 or cached[1].fingerprint() != options.fingerprint()):
             settle = None
             if options.expand and len(vectors):
-                space = neighbourhood_space(options, self.store.model()[0])
+                space = neighbourhood_fingerprint(options, self.store.model()[0])
                 settle = settled_neighbourhoods(self.store, space, write=writing)
             cached = (vectors, options, ranking_table_for_store(self.store, vectors, options,
                                                                 settle))

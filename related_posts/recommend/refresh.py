@@ -17,7 +17,6 @@ picks up the blocks that did not commit. Readers keep answering from committed l
 
 from __future__ import annotations
 
-import json
 import time
 from itertools import repeat
 from dataclasses import dataclass, field
@@ -25,14 +24,18 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
+from ..article import Terms, vector_model_id
 from ..store import Store, VectorTable
 from ..store.lock import refresh_lock
-from .embed import Embedder, article_vectors, vector_model_id
+from .embed import Embedder, article_vectors
 from .neighbours import (APPROXIMATE_FROM, SCORE_DECIMALS, UNIT_NORM, ApproximateIndex,
                          all_pairs_top_k, exact_scores, pair_block_rows, top_k)
-from .rank import RankingOptions, rank
-from .space import (REFIND_SHARE, Neighbourhoods, RankingTable, explanations,
-                    find_neighbourhoods, merge_offers, rank_row, ranking_table_for_store)
+from .lexical import ROW_CHUNK, article_terms
+from .rank import RankingOptions, published_days, rank
+from .score import neighbourhood_fingerprint
+from .space import (REFIND_SHARE, ArticleMeta, Neighbourhoods, RankingTable,
+                    build_ranking_table, explanations, find_neighbourhoods, merge_offers,
+                    rank_row)
 
 SAMPLE_SIZE = 5
 LIST_BLOCK = 1000  # lists per transaction: small enough to lose little when killed
@@ -191,7 +194,7 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
         return due_ids, changed
 
     due_ids, changed = lists_due()
-    space = neighbourhood_space(options, model_id)
+    space = neighbourhood_fingerprint(options, model_id)
     reranking = options.expand > 0 and (bool(due_ids) or store.lacks_neighbourhoods(model_id, space))
     if not due_ids and not reranking:
         return table
@@ -248,12 +251,37 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
     return plain
 
 
-def neighbourhood_space(options: RankingOptions, model_id: str) -> str:
-    """What a stored re-ranking neighbourhood depends on besides the articles: the
-    model, the fused space it was found in and its size. Another value finds them all
-    again."""
-    return json.dumps([model_id, options.lexical_weight, options.lexical_dims,
-                       sorted(options.ignore_terms), options.expand])
+class _StoredTerms(Sequence[Terms]):
+    """The cached terms of ``ids``, read from the store a slice at a time."""
+
+    def __init__(self, store: Store, ids: Sequence[str]) -> None:
+        self.store, self.ids = store, ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if not isinstance(index, slice):
+            return self[index:index + 1][0]
+        wanted = self.ids[index]
+        found = self.store.lexical_terms(wanted)
+        return [found[i][1] for i in wanted]
+
+
+def ranking_table_for_store(store: Store, table: VectorTable, options: RankingOptions,
+                            neighbourhoods: Neighbourhoods | None = None) -> RankingTable:
+    """:func:`build_ranking_table` for the articles of ``store``; the terms of articles
+    that lack them (new or changed text) are computed and cached in the store first."""
+    cached = store.lexical_term_hashes()
+    missing = [i for i, h in zip(table.ids, table.content_hashes) if cached.get(i) != h]
+    for start in range(0, len(missing), ROW_CHUNK):
+        store.write_lexical_terms({article.id: (article.content_hash, article_terms(article.text))
+                                   for article in store.articles_by_id(missing[start:start + ROW_CHUNK])})
+    meta_rows = store.article_meta()
+    meta = [ArticleMeta(published_days(m[0]), m[1], m[2], m[3])
+            for m in (meta_rows.get(i, (None, None, None, ())) for i in table.ids)]
+    return build_ranking_table(table, _StoredTerms(store, table.ids), meta, options,
+                               neighbourhoods)
 
 
 def settled_neighbourhoods(store: Store, space: str, full: bool = False,

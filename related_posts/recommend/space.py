@@ -1,40 +1,34 @@
-"""The space lists are searched in: the model's vectors fused with the lexical signal,
-and, as an option, re-ranked by each article's neighbourhood.
+"""The ranking space lists are searched in: the model's vectors fused with the lexical
+signal and, as an option, re-ranked by each article's neighbourhood (the formulas are in
+:mod:`.score`).
 
 A :class:`RankingTable` is a :class:`~related_posts.store.VectorTable` whose ``matrix``
 rows are unit vectors in which a dot product *is* the ranking score, so the exact and
 approximate searches, the incremental refresh and its exactness rules work unchanged on
-it. With ``lexical_weight`` w, a row is ``[dense / sqrt(1+w), lexical * sqrt(w/(1+w))]``
-and the dot product of two rows is (dense cosine + w * lexical cosine) / (1 + w).
-
-Neighbourhood re-ranking (``expand`` = m) replaces each article's dense and lexical parts
-by themselves plus ``expand_weight`` times the weighted mean of its m nearest neighbours
-(weights: how far each neighbour's score lies above the m-th one), then renormalises:
-the query and every candidate are pulled towards the topic they sit in, which is what
-label-level relevance rewards (database-side augmentation, as in image retrieval).
+it. Re-ranking pulls the query and every candidate towards the topic they sit in, which
+is what label-level relevance rewards (database-side augmentation, as in image retrieval).
 An article's neighbourhood is frozen when found (the store keeps it), so a new article
 changes no other row and refreshes stay incremental; a refresh finds every one again
 once ``REFIND_SHARE`` of the site was found one by one since the last time.
 
-Everything here is pure except :func:`ranking_table_for_store`, which reads (and caches)
-what the table needs through the store.
+Pure: the store is read by the caller (``refresh.ranking_table_for_store``).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..article import Article
-from ..store import Store, VectorTable, grow_rows, with_spare_rows
-from .lexical import (ROW_CHUNK, SHINGLE_DIMS, Terms, article_terms, lexical_matrix,
-                      shingle_matrix)
+from ..article import Article, Terms
+from ..store import VectorTable, grow_rows, with_spare_rows
+from .lexical import ROW_CHUNK, SHINGLE_DIMS, lexical_matrix, shingle_matrix
 from .neighbours import (SCORE_DECIMALS, UNIT_NORM, all_pairs_top_k, exact_scores,
                          top_k)
 from .rank import Features, RankingOptions, published_days, rank, time_label
+from .score import (expanded_rows, fuse, fused_rows, lexical_part, neighbour_weights,
+                    score_parts)
 
 #: Shingle vectors are kept in half precision: only compared against a threshold (0.5),
 #: they need three digits, and at 100k articles this saves 51 MB.
@@ -101,7 +95,7 @@ class RankingTable(VectorTable):
         back from the fused rows rather than kept twice (a 100k site saves 400 MB)."""
         if not self.has_lexical:
             return np.zeros((len(rows), 0), dtype=np.float32)
-        return _lexical_part(self.topic[rows], self.dense.shape[1], self.options.lexical_weight)
+        return lexical_part(self.topic[rows], self.dense.shape[1], self.options.lexical_weight)
 
     def with_articles(self, plain: VectorTable, ids: Sequence[str], terms: Sequence[Terms],
                       meta: Sequence[ArticleMeta],
@@ -126,7 +120,7 @@ class RankingTable(VectorTable):
         spares = self.__dict__
         rows = np.array([plain.row_of[i] for i in ids], dtype=np.int64)
         total = len(plain)
-        fused = _fused_rows(plain.matrix[rows], terms, self.options)
+        fused = fused_rows(plain.matrix[rows], terms, self.options)
         if self.options.lexical_weight == 0:
             topic, topic_spare = plain.matrix, None  # the fused space is the plain one
         else:
@@ -153,49 +147,10 @@ class RankingTable(VectorTable):
         return grown
 
 
-def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
-    """Rows whose dot products are (dense cosine + weight * lexical cosine) / (1 + weight)."""
-    dense = np.asarray(dense, dtype=np.float32)
-    if weight == 0:
-        return dense
-    out = np.empty((len(dense), dense.shape[1] + lexical.shape[1]), dtype=np.float32)
-    # float32 scale factors keep the arithmetic (and its temporaries) in float32.
-    np.multiply(dense, np.float32(1.0 / np.sqrt(1.0 + weight)), out=out[:, :dense.shape[1]])
-    np.multiply(np.asarray(lexical, dtype=np.float32), np.float32(np.sqrt(weight / (1.0 + weight))),
-                out=out[:, dense.shape[1]:])
-    return out
-
-
-def _lexical_part(fused: np.ndarray, dense_dims: int, weight: float) -> np.ndarray:
-    """The lexical vectors inside fused rows, unscaled (inverse of :func:`fuse`)."""
-    return (fused[:, dense_dims:] / np.sqrt(weight / (1.0 + weight))).astype(np.float32)
-
-
-def _fused_rows(dense: np.ndarray, terms: Sequence[Terms], options: RankingOptions
-                ) -> np.ndarray:
-    """:func:`fuse` of ``dense`` rows with the lexical vectors of their ``terms``."""
-    if options.lexical_weight == 0:
-        return np.asarray(dense, dtype=np.float32)
-    return fuse(dense, lexical_matrix(terms, options.lexical_dims, options.ignore_terms),
-                options.lexical_weight)
-
-
 def _story_rows(terms: Sequence[Terms], options: RankingOptions) -> np.ndarray:
     if options.same_story is None:
         return np.zeros((len(terms), 0), dtype=STORY_DTYPE)
     return shingle_matrix(terms).astype(STORY_DTYPE)
-
-
-def neighbour_weights(scores: np.ndarray) -> np.ndarray:
-    """Weights of each row's neighbours (best first): how far each score lies above the
-    last one, normalised to sum 1 (equal weights when all scores are equal)."""
-    scores = np.asarray(scores, dtype=np.float64)
-    finite = np.isfinite(scores)
-    last = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
-    weights = np.where(finite, np.maximum(scores - last, 0.0), 0.0)
-    sums = weights.sum(axis=1, keepdims=True)
-    uniform = finite / np.maximum(finite.sum(axis=1, keepdims=True), 1)
-    return np.where(sums > 0, weights / np.where(sums > 0, sums, 1.0), uniform)
 
 
 def nearest_others(matrix: np.ndarray, m: int, order: np.ndarray | None = None,
@@ -234,53 +189,6 @@ def find_neighbourhoods(topic: np.ndarray, m: int, order: np.ndarray | None = No
     if width:
         weights[:, :width] = neighbour_weights(scores[:, :width])
     return found, weights
-
-
-def expanded_rows(base: np.ndarray, indices: np.ndarray, weights: np.ndarray,
-                  topic: np.ndarray, dense_dims: int, options: RankingOptions,
-                  out: np.ndarray | None = None) -> np.ndarray:
-    """Fused rows ``base`` re-ranked by their neighbourhoods (``indices`` into ``topic``,
-    -1 for none, and ``weights``): the dense and the lexical part each plus
-    ``expand_weight`` times the weighted mean of the neighbours' parts, made unit
-    length, and fused again (into ``out`` when given).
-
-    A row's result depends on its own row and neighbourhood only (each output row is one
-    sparse row times ``topic``, summed in neighbour order), so a row computed alone equals
-    the same row computed with the whole site, bit for bit, which is what keeps
-    incremental and full refreshes in step. torch's sparse product gives scipy's results
-    on both cores: at 100k rows, 1.8 s against 4.5 s.
-    """
-    import torch
-
-    indices = np.asarray(indices, dtype=np.int64)
-    valid = indices >= 0
-    pointer = np.concatenate([[0], np.cumsum(valid.sum(axis=1))])
-    named = torch.from_numpy(np.ascontiguousarray(indices[valid]))
-    values = torch.from_numpy(np.ascontiguousarray(np.asarray(weights, np.float32)[valid]))
-    neighbours = torch.from_numpy(np.require(topic, np.float32, ["C", "W"]))
-    weight = options.lexical_weight
-    parts = [(slice(0, dense_dims), 1.0 / np.sqrt(1.0 + weight))]
-    if weight > 0:
-        parts.append((slice(dense_dims, None), np.sqrt(weight / (1.0 + weight))))
-    if out is None:
-        out = np.empty((len(base), topic.shape[1]), dtype=np.float32)
-    strength = np.float32(options.expand_weight)
-    for start in range(0, len(base), ROW_CHUNK):
-        stop = min(start + ROW_CHUNK, len(base))
-        first, last = int(pointer[start]), int(pointer[stop])
-        with warnings.catch_warnings():  # torch calls its sparse CSR support beta
-            warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
-            mix = torch.sparse_csr_tensor(torch.from_numpy(pointer[start:stop + 1] - first),
-                                          named[first:last], values[first:last],
-                                          size=(stop - start, len(topic)),
-                                          check_invariants=False)
-        block = base[start:stop] + strength * (mix @ neighbours).numpy()
-        for columns, scale in parts:
-            part = block[:, columns]
-            norms = np.linalg.norm(part, axis=1, keepdims=True)
-            part *= np.float32(scale) / np.where(norms > 0, norms, np.float32(1.0))
-        out[start:stop] = block
-    return out
 
 
 def calibrate_floor(matrix: np.ndarray, quantile: float, seed: int = 0,
@@ -322,7 +230,7 @@ def build_ranking_table(table: VectorTable, terms: Sequence[Terms],
         stop = min(start + ROW_CHUNK, n)
         chunk = terms[start:stop]
         if lexical_dims:
-            topic[start:stop] = _fused_rows(dense[start:stop], chunk, options)
+            topic[start:stop] = fused_rows(dense[start:stop], chunk, options)
         story[start:stop] = _story_rows(chunk, options)
 
     def with_matrix(matrix: np.ndarray, floor: float | None = None) -> RankingTable:
@@ -347,39 +255,6 @@ def build_ranking_table(table: VectorTable, terms: Sequence[Terms],
 
 def _found_afresh(table: RankingTable) -> tuple[np.ndarray, np.ndarray]:
     return find_neighbourhoods(table.topic, table.options.expand, table.order)
-
-
-class _StoredTerms(Sequence[Terms]):
-    """The cached terms of ``ids``, read from the store a slice at a time."""
-
-    def __init__(self, store: Store, ids: Sequence[str]) -> None:
-        self.store, self.ids = store, ids
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, index):  # type: ignore[override]
-        if not isinstance(index, slice):
-            return self[index:index + 1][0]
-        wanted = self.ids[index]
-        found = self.store.lexical_terms(wanted)
-        return [found[i][1] for i in wanted]
-
-
-def ranking_table_for_store(store: Store, table: VectorTable, options: RankingOptions,
-                            neighbourhoods: Neighbourhoods | None = None) -> RankingTable:
-    """:func:`build_ranking_table` for the articles of ``store``; the terms of articles
-    that lack them (new or changed text) are computed and cached in the store first."""
-    cached = store.lexical_term_hashes()
-    missing = [i for i, h in zip(table.ids, table.content_hashes) if cached.get(i) != h]
-    for start in range(0, len(missing), ROW_CHUNK):
-        store.write_lexical_terms({article.id: (article.content_hash, article_terms(article.text))
-                                   for article in store.articles_by_id(missing[start:start + ROW_CHUNK])})
-    meta_rows = store.article_meta()
-    meta = [ArticleMeta(published_days(m[0]), m[1], m[2], m[3])
-            for m in (meta_rows.get(i, (None, None, None, ())) for i in table.ids)]
-    return build_ranking_table(table, _StoredTerms(store, table.ids), meta, options,
-                               neighbourhoods)
 
 
 def query_row(table: RankingTable, dense: np.ndarray, terms: Terms
@@ -496,13 +371,8 @@ def merge_offers(table: RankingTable, target: int, links: Sequence[tuple[str, fl
 def explain(table: RankingTable, query: int | None, links: Sequence[tuple[str, float]],
             query_dense: np.ndarray | None = None, query_lexical: np.ndarray | None = None,
             query_meta: ArticleMeta | None = None) -> list[dict[str, Any]]:
-    """Why each link is there: its score components, rounded for storage.
-
-    ``dense`` and ``lexical`` are the two cosines before fusion, ``score`` the ranking
-    score (after re-ranking, decay and fusion); with neighbourhood re-ranking on,
-    ``expanded`` is how much re-ranking added over the fused score; ``time`` is
-    ``background`` or ``follow-up`` when both articles are dated.
-    """
+    """Why each link is there: its score components (:func:`~.score.score_parts`), and
+    ``time``, ``background`` or ``follow-up``, when both articles are dated."""
     options = table.options
     dense_q = table.dense[query] if query is not None else query_dense
     lexical_q = table.lexical_rows([query])[0] if query is not None else query_lexical
@@ -513,17 +383,8 @@ def explain(table: RankingTable, query: int | None, links: Sequence[tuple[str, f
     lexical_all = (table.lexical_rows(rows) @ lexical_q).tolist() if lexical_on else []
     out = []
     for position, ((article_id, score), row) in enumerate(zip(links, rows)):
-        dense = dense_all[position]
-        why: dict[str, Any] = {"dense": round(dense, 4)}
-        if lexical_on:
-            lexical = lexical_all[position]
-            why["lexical"] = round(lexical, 4)
-            fused = (dense + options.lexical_weight * lexical) / (1.0 + options.lexical_weight)
-        else:
-            fused = dense
-        why["score"] = round(float(score), 4)
-        if options.expand:
-            why["expanded"] = round(float(score) - fused, 4)
+        why = score_parts(options, dense_all[position],
+                          lexical_all[position] if lexical_on else None, score)
         label = time_label(own.published, table.meta[row].published)
         if label is not None:
             why["time"] = label

@@ -116,6 +116,11 @@ def _m004_labels(db: sqlite_utils.Database) -> None:
     db["articles"].add_column("labels", str)
 
 
+#: The vector recipe this migration binds stores to, as it was when the migration was
+#: written: a migration is history and must not follow a live constant.
+_M005_RECIPE = " body+0.5*title"
+
+
 def _m005_vector_recipe(db: sqlite_utils.Database) -> None:
     # Articles are now embedded as body plus a weighted title vector (recommend.embed.
     # article_vectors), not as one "title, newline, body" text, and the store's model id
@@ -123,11 +128,9 @@ def _m005_vector_recipe(db: sqlite_utils.Database) -> None:
     # refresh re-embed every article (the old vectors keep the bare id, so none counts as
     # current) and recompute every list (list_state keeps the bare id too), instead of
     # ranking old and new vectors together. Until then the stored lists are still served.
-    from ..recommend.embed import model_id_of, vector_model_id  # lazy: recommend imports the store
-
     row = db.execute("select value from settings where key = 'model_id'").fetchone()
-    if row is not None and model_id_of(row[0]) == row[0]:  # a bare model id: the old recipe
-        db.execute("update settings set value = ? where key = 'model_id'", [vector_model_id(row[0])])
+    if row is not None and not row[0].endswith(_M005_RECIPE):  # a bare model id: the old recipe
+        db.execute("update settings set value = ? where key = 'model_id'", [row[0] + _M005_RECIPE])
 
 
 def _m006_neighbourhoods(db: sqlite_utils.Database) -> None:

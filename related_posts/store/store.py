@@ -13,17 +13,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import sqlite_utils
 
-from ..article import Article, TailItem
+from ..article import Article, TailItem, Terms
 from ..errors import ModelMismatchError, StoreError
 from .migrations import migrate
-
-if TYPE_CHECKING:  # the store only moves blobs; the lexical module gives them meaning
-    from ..recommend.lexical import Terms
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: Vectors decoded per slice when the store's vectors are read.
@@ -522,11 +519,9 @@ class Store:
 
     # -- ranking inputs ------------------------------------------------------------------
 
-    def lexical_terms(self, ids: Sequence[str] | None = None) -> dict[str, tuple[str, "Terms"]]:
+    def lexical_terms(self, ids: Sequence[str] | None = None) -> dict[str, tuple[str, Terms]]:
         """Cached lexical terms (of ``ids``, else of every article that has them):
         id -> (content hash, terms)."""
-        from ..recommend.lexical import Terms
-
         sql = "select article_id, content_hash, hashes, weights, shingles from lexical_terms"
         if ids is None:
             rows: Iterator = self.db.execute(sql)
@@ -539,7 +534,7 @@ class Store:
         """id -> content hash of every article whose lexical terms are cached."""
         return dict(self.db.execute("select article_id, content_hash from lexical_terms"))
 
-    def write_lexical_terms(self, terms: dict[str, tuple[str, "Terms"]]) -> None:
+    def write_lexical_terms(self, terms: dict[str, tuple[str, Terms]]) -> None:
         """Cache ``id -> (content hash, terms)``, in one transaction."""
         with self.db.atomic():
             self.db.conn.executemany(
