@@ -267,17 +267,17 @@ def test_the_ranking_space_grown_by_add_equals_a_rebuilt_one(tmp_path):
     with Recommender(tmp_path / "s.db", embedder=HashingEmbedder(64)) as rec:
         rec.vectors()
         rec.add(extra[0], update_lists=True)  # builds and caches the space
-        built = rec._space(options)
+        built = rec._cache.space(options)
         for article in extra[1:]:
             rec.add(article, update_lists=True)
-        grown = rec._space(options)
+        grown = rec._cache.space(options)
         # Grown into the spare rows, not rebuilt.
         assert grown is not built and grown.matrix.base is built.matrix.base
         assert len(grown) == 157
         assert_same_as_rebuilt(grown, rec.store)
         # A changed text frees the neighbourhoods that named it: the space is rebuilt.
         rec.add(changed, update_lists=True)
-        grown = rec._space(options)
+        grown = rec._cache.space(options)
         assert_same_as_rebuilt(grown, rec.store)
         assert grown.meta[grown.row_of[changed.id]].source == "wire"
         assert rec.refresh(k=K).lists == 0, "add(update_lists=True) left lists due"

@@ -1,7 +1,7 @@
 """Audit the related-posts tail a page already has: is it about the article?
 
-Pure functions over values: similarity scores in, verdicts out. The glue that embeds
-articles and tail items is :meth:`Recommender.audit`.
+Pure functions over values: similarity scores in, verdicts out; :func:`audit_site` gathers
+the scores of a whole site, given what the store read and a function that embeds.
 
 How a tail is judged:
 
@@ -22,13 +22,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from ..article import TailItem
+from ..article import Article, TailItem, content_hash
 from ..errors import RelatedPostsError
+from .render import make_teaser
+
+if TYPE_CHECKING:
+    from ..store import VectorTable
+    from .parse import Document
 
 VERDICTS = ("related", "mixed", "unrelated")
 STORED, TEASER = "stored", "teaser"
@@ -310,3 +315,79 @@ def audit_article(article_id: str, title: str,
     )
     return ArticleAudit(article_id, title, items,
                         verdict(sum(i.below_floor for i in items), len(items), options))
+
+
+def audit_site(articles: Mapping[str, Article], table: VectorTable,
+               encode: Callable[[Sequence[tuple[str, str]]], np.ndarray],
+               find_by_hash: Callable[[str], str | None],
+               pages: Iterable[tuple[str, Document | Exception]] | None,
+               options: AuditOptions) -> AuditReport:
+    """Audit the tails of a site's ``articles`` (by id, with their vectors in ``table``)
+    or, with ``pages``, of the given ``(location, parsed page)`` pairs (an exception in
+    place of a page is reported as skipped); see :meth:`Recommender.audit`.
+
+    ``encode`` embeds ``(title, body)`` pairs as the store's vectors are made;
+    ``find_by_hash`` gives the stored id of a content hash, if any.
+    """
+    row_of = {article_id: row for row, article_id in enumerate(table.ids)}
+    index = ArticleIndex.build((a.id, a.title, a.url) for a in articles.values())
+    if options.floor is not None:
+        floor = Floor(options.floor, options.floor)
+    else:
+        rows = [r for r in sample_rows(len(table), options.sample, options.seed)
+                if table.ids[r] in articles]
+        teasers = encode([(articles[table.ids[r]].title,
+                           make_teaser(articles[table.ids[r]].body)) for r in rows])
+        floor = calibrate_floor(table.matrix[rows], teasers, quantile=options.quantile)
+
+    # (name, title, body, tail, stored vector or None)
+    subjects: list[tuple[str, str, str, tuple[TailItem, ...], np.ndarray | None]] = []
+    skipped: list[str] = []
+    without_tail = 0
+    if pages is None:
+        for article in articles.values():
+            if not article.tail:
+                without_tail += 1
+                continue
+            row = row_of.get(article.id)
+            subjects.append((article.id, article.title, article.body, article.tail,
+                             table.matrix[row] if row is not None else None))
+    else:
+        for location, page in pages:
+            if isinstance(page, Exception):
+                skipped.append(str(page) if str(page).startswith(location)
+                               else f"{location}: {page}")
+                continue
+            if not page.tail:
+                without_tail += 1
+                continue
+            stored = find_by_hash(content_hash(page.title, page.body))
+            row = row_of.get(stored) if stored else None
+            subjects.append((location, page.title, page.body, page.tail,
+                             table.matrix[row] if row is not None else None))
+
+    # Embed, in one batch, the pages without a stored vector and the unmatched items.
+    texts: dict[tuple[str, str], int] = {}
+    for _, title, body, tail, vector in subjects:
+        if vector is None:
+            texts.setdefault((title, body), len(texts))
+        for item in tail:
+            if row_of.get(index.match(item) or "") is None:
+                texts.setdefault((item.title, item.teaser), len(texts))
+    encoded = encode(list(texts)) if texts else None
+
+    audits = []
+    for name, title, body, tail, vector in subjects:
+        if vector is None:
+            vector = encoded[texts[title, body]]
+        scored = []
+        for item in tail:
+            matched = index.match(item)
+            if matched is not None and matched in row_of:
+                scored.append((item, float(table.matrix[row_of[matched]] @ vector),
+                               STORED, matched))
+            else:
+                other = encoded[texts[item.title, item.teaser]]
+                scored.append((item, float(other @ vector), TEASER, None))
+        audits.append(audit_article(name, title, scored, floor, options))
+    return AuditReport(floor, tuple(audits), without_tail, tuple(skipped))
