@@ -36,7 +36,7 @@ def _fingerprint() -> str:
 
 
 def setup() -> None:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - dev.py runs before anything is installed
         sys.exit(f"related-posts needs Python 3.10 or newer; this is {sys.version.split()[0]}")
     if STAMP.exists() and STAMP.read_text() == _fingerprint() and PYTHON.exists():
         return

@@ -39,10 +39,9 @@ sys.path.insert(0, str(ROOT))
 from synthetic import StoredVectorsOnly, SyntheticEmbedder, add_articles, build_store  # noqa: E402
 
 from related_posts.recommend.neighbours import all_pairs_top_k, top_k  # noqa: E402
-from related_posts.store import Store  # noqa: E402
-
 from related_posts.recommend.rank import RankingOptions  # noqa: E402
 from related_posts.recommend.refresh import refresh_store  # noqa: E402
+from related_posts.store import Store  # noqa: E402
 
 K = 10
 BASELINE_QUERIES = 1000

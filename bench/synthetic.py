@@ -7,13 +7,12 @@ model and refuses to encode, so every figure measures the store and the neighbou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from related_posts.article import Article
-from related_posts.article import vector_model_id
+from related_posts.article import Article, vector_model_id
 from related_posts.store import Store
 
 DIMENSION = 384

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-
 #: How much of an article's separately encoded title is added to its body's vector. Measured
 #: against encoding "title, newline, body" as one text (README, "What to embed"): +0.009
 #: nDCG@5 alone on Reuters and +0.001 on BBC, +0.005 and +0.001 inside the default
@@ -68,7 +67,7 @@ class Terms:
                 np.asarray(self.shingles, dtype="<i4").tobytes())
 
     @classmethod
-    def from_blobs(cls, hashes: bytes, weights: bytes, shingles: bytes = b"") -> "Terms":
+    def from_blobs(cls, hashes: bytes, weights: bytes, shingles: bytes = b"") -> Terms:
         h = np.frombuffer(hashes, dtype="<i4")
         w = np.frombuffer(weights, dtype="<f4")
         if h.size != w.size:

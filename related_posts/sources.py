@@ -10,9 +10,10 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from .article import Article, Skipped, TailItem
@@ -38,7 +39,7 @@ class FieldMap:
     labels: str = "labels"
 
     @classmethod
-    def from_pairs(cls, pairs: Iterable[str]) -> "FieldMap":
+    def from_pairs(cls, pairs: Iterable[str]) -> FieldMap:
         """Build from ``name=column`` strings such as ``body=content``."""
         mapping: dict[str, str] = {}
         valid = set(cls.__dataclass_fields__)

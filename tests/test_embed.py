@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 
 from related_posts import Article, HashingEmbedder, Recommender
-from related_posts.recommend.embed import (TITLE_WEIGHT, article_vectors, model_id_of, normalise,
-                                           vector_model_id)
+from related_posts.recommend.embed import (
+    TITLE_WEIGHT,
+    article_vectors,
+    model_id_of,
+    normalise,
+    vector_model_id,
+)
 from related_posts.store import Store
 
 from .conftest import make_corpus

@@ -331,7 +331,7 @@ def test_declared_charset_is_used_when_the_page_is_not_utf8():
 
 
 def test_wrong_declared_charset_is_a_warning_not_mojibake():
-    data = '<html><head><meta charset="iso-8859-1"></head><body><p>Café – ok</p></body></html>'.encode("utf-8")
+    data = '<html><head><meta charset="iso-8859-1"></head><body><p>Café – ok</p></body></html>'.encode()
     text, warnings = decode_page(data, "p.html")
     assert "Café – ok" in text
     assert warnings and "declares charset 'iso-8859-1' but is valid UTF-8" in warnings[0]
@@ -344,7 +344,7 @@ def test_page_declaring_utf8_that_is_windows_1252():
 
 
 def test_mixed_encodings_keep_the_utf8_and_repair_the_stray_bytes():
-    data = "naïve café ".encode("utf-8") * 5 + "r\u00e9sum\u00e9".encode("latin-1")
+    data = "naïve café ".encode() * 5 + "r\u00e9sum\u00e9".encode("latin-1")
     text, warnings = decode_page(data, "p.txt")
     assert text.endswith("résumé") and text.startswith("naïve café")
     assert "mixed encodings: 2 byte sequence(s)" in warnings[0]

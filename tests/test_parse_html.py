@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from related_posts.recommend import parse as parse_module
-from related_posts.recommend.parse import html as html_module
 from related_posts.recommend.parse import (
     NoArticleError,
     ParseError,
@@ -20,6 +19,7 @@ from related_posts.recommend.parse import (
     parse_document,
     parse_html,
 )
+from related_posts.recommend.parse import html as html_module
 
 PAGES = Path(__file__).resolve().parent / "pages"
 def _pages(folder: Path) -> list[Path]:

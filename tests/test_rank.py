@@ -25,12 +25,12 @@ from related_posts.recommend.space import (
     ArticleMeta,
     build_ranking_table,
     calibrate_floor,
+    expanded_rows,
     explain,
+    find_neighbourhoods,
     fuse,
     merge_offers,
     neighbour_weights,
-    expanded_rows,
-    find_neighbourhoods,
 )
 from related_posts.store import VectorTable
 

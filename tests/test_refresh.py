@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -107,9 +106,10 @@ def test_dry_run_writes_nothing_and_shows_before_and_after(tmp_path):
     build(db, make_corpus(100, seed=5))
     with Recommender(db, embedder=HashingEmbedder(64)) as rec:
         rec.store.write_articles(make_corpus(5, seed=6, prefix="n"), None, None)  # not embedded yet
-        snapshot = lambda: (all_lists(db), rec.store.db.execute(
-            "select count(*), max(computed_at) from list_state").fetchone(),
-            rec.store.db.execute("select count(*) from embeddings").fetchone())
+        def snapshot():
+            return (all_lists(db), rec.store.db.execute(
+                "select count(*), max(computed_at) from list_state").fetchone(),
+                rec.store.db.execute("select count(*) from embeddings").fetchone())
         before = snapshot()
         report = rec.refresh(k=K, dry_run=True)
         assert report.dry_run and report.embedded == 5 and report.recomputed == 5

@@ -86,7 +86,7 @@ def test_write_lists_replaces_lists(tmp_path, site_articles):
     hashes = {"war-1": site_articles[0].content_hash}
     store.write_lists({"war-1": [("war-2", 0.9), ("war-3", 0.5)]}, hashes, "m", 2)
     store.write_lists({"war-1": [("war-3", 0.7)]}, hashes, "m", 2)
-    assert [(l.rank, l.id, l.score) for l in store.related("war-1")] == [(1, "war-3", 0.7)]
+    assert [(link.rank, link.id, link.score) for link in store.related("war-1")] == [(1, "war-3", 0.7)]
 
 
 def test_vector_table_grows_in_place_and_keeps_id_order_for_ties():

@@ -6,8 +6,8 @@ published, url, lang), so the same file is also a tiny labelled corpus.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from importlib import resources
-from typing import Iterator
 
 from ..article import Article, Skipped
 from ..sources import FieldMap, jsonl_records

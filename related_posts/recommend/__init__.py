@@ -1,10 +1,10 @@
 """Parse pages, embed articles, find neighbours, rank and render related lists."""
 
-from .embed import DEFAULT_MODEL, Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
+from ..article import Skipped
 from .audit import AuditOptions, AuditReport
+from .embed import DEFAULT_MODEL, Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
 from .parse import Document, NoArticleError, ParseError, decode_page, parse_document, parse_records
 from .rank import RankingOptions
-from ..article import Skipped
 from .recommender import AddReport, Recommender, default_db_path
 from .refresh import RefreshReport
 from .render import RenderOptions, rewrite

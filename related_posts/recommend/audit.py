@@ -21,8 +21,9 @@ How a tail is judged:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -258,7 +259,7 @@ class ArticleIndex:
     by_title: Mapping[str, str]
 
     @classmethod
-    def build(cls, articles: Iterable[tuple[str, str, str | None]]) -> "ArticleIndex":
+    def build(cls, articles: Iterable[tuple[str, str, str | None]]) -> ArticleIndex:
         """From ``(id, title, url)`` triples. A title shared by two articles matches neither."""
         by_url: dict[str, str] = {}
         by_path: dict[str, str] = {}

@@ -11,8 +11,8 @@ grows what is kept (:meth:`SiteCache.grow`) or drops it (:meth:`SiteCache.forget
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -21,8 +21,13 @@ from ..store import Store, VectorTable
 from .lexical import article_terms
 from .neighbours import MAX_BLOCK_BYTES, UNIT_NORM, top_k
 from .rank import RankingOptions
-from .refresh import (list_floors, neighbourhood_records, ranking_table_for_store,
-                      settled_neighbourhoods, update_lists)
+from .refresh import (
+    list_floors,
+    neighbourhood_records,
+    ranking_table_for_store,
+    settled_neighbourhoods,
+    update_lists,
+)
 from .score import neighbourhood_fingerprint
 from .space import REFIND_SHARE, ArticleMeta, RankingTable, find_neighbourhoods
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 # The vector id is a value the store keeps: it lives with the other values.
-from ..article import TITLE_WEIGHT, model_id_of as model_id_of, vector_model_id as vector_model_id
-
+from ..article import TITLE_WEIGHT
+from ..article import model_id_of as model_id_of
+from ..article import vector_model_id as vector_model_id
 from ..errors import ModelNotFoundError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"

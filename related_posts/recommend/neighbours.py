@@ -19,7 +19,7 @@ row against every row, each block pair's product computed once) returns exactly 
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

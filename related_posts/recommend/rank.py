@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -147,7 +147,7 @@ class RankingOptions:
         return values
 
     @classmethod
-    def from_dict(cls, values: Mapping, k: int = 5) -> "RankingOptions":
+    def from_dict(cls, values: Mapping, k: int = 5) -> RankingOptions:
         """Options from :meth:`to_dict`'s output; names this version does not know are
         ignored (a store written by a newer version still opens)."""
         known = {f.name for f in fields(cls)}

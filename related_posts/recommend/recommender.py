@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..article import (Article, RelatedItem, Skipped, TailItem, content_hash, embedding_text,
-                       model_id_of, vector_model_id)
+from ..article import (
+    Article,
+    RelatedItem,
+    Skipped,
+    TailItem,
+    content_hash,
+    embedding_text,
+    model_id_of,
+    vector_model_id,
+)
 from ..errors import ModelMismatchError, NotEmbeddedError, UnknownArticleError
 from ..store import Store, VectorTable
-from .embed import Embedder, article_vectors, load_embedder, model_id_for
 from .cache import SiteCache
+from .embed import Embedder, article_vectors, load_embedder, model_id_for
 from .lexical import article_terms
 from .neighbours import UNIT_NORM, top_k
 from .parse import Document, parse_document
@@ -100,7 +109,7 @@ class Recommender:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> "Recommender":
+    def __enter__(self) -> Recommender:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -224,9 +233,9 @@ class Recommender:
         links = self.store.related(article_id, limit=k)
         if links:
             return [
-                RelatedItem(l.rank, l.id, l.title, l.url, l.score, make_teaser(l.lead),
-                            json.loads(l.why) if l.why else None)
-                for l in links
+                RelatedItem(link.rank, link.id, link.title, link.url, link.score,
+                            make_teaser(link.lead), json.loads(link.why) if link.why else None)
+                for link in links
             ]
         article = self.store.get(article_id)
         if article is None:
@@ -307,7 +316,7 @@ class Recommender:
         return rewrite(document, tail_items, options, [i.score for i in items])
 
     def audit(self, pages: Iterable[tuple[str, Document | Exception]] | None = None, *,
-              options: "AuditOptions | None" = None) -> "AuditReport":
+              options: AuditOptions | None = None) -> AuditReport:
         """Score each article's original tail against the article, with a verdict.
 
         Audits every stored article that kept a tail when it was ingested or, with

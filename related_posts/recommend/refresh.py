@@ -18,9 +18,10 @@ picks up the blocks that did not commit. Readers keep answering from committed l
 from __future__ import annotations
 
 import time
-from itertools import repeat
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from itertools import repeat
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,14 +29,30 @@ from ..article import Terms, vector_model_id
 from ..store import Store, VectorTable
 from ..store.lock import refresh_lock
 from .embed import Embedder, article_vectors
-from .neighbours import (APPROXIMATE_FROM, SCORE_DECIMALS, UNIT_NORM, ApproximateIndex,
-                         all_pairs_top_k, exact_scores, pair_block_rows, top_k)
 from .lexical import ROW_CHUNK, article_terms
+from .neighbours import (
+    APPROXIMATE_FROM,
+    SCORE_DECIMALS,
+    UNIT_NORM,
+    ApproximateIndex,
+    all_pairs_top_k,
+    exact_scores,
+    pair_block_rows,
+    top_k,
+)
 from .rank import RankingOptions, published_days, rank
 from .score import neighbourhood_fingerprint
-from .space import (REFIND_SHARE, ArticleMeta, Neighbourhoods, RankingTable,
-                    build_ranking_table, explanations, find_neighbourhoods, merge_offers,
-                    rank_row)
+from .space import (
+    REFIND_SHARE,
+    ArticleMeta,
+    Neighbourhoods,
+    RankingTable,
+    build_ranking_table,
+    explanations,
+    find_neighbourhoods,
+    merge_offers,
+    rank_row,
+)
 
 SAMPLE_SIZE = 5
 LIST_BLOCK = 1000  # lists per transaction: small enough to lose little when killed

@@ -16,19 +16,18 @@ Pure: the store is read by the caller (``refresh.ranking_table_for_store``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..article import Article, Terms
 from ..store import VectorTable, grow_rows, with_spare_rows
 from .lexical import ROW_CHUNK, SHINGLE_DIMS, lexical_matrix, shingle_matrix
-from .neighbours import (SCORE_DECIMALS, UNIT_NORM, all_pairs_top_k, exact_scores,
-                         top_k)
+from .neighbours import SCORE_DECIMALS, UNIT_NORM, all_pairs_top_k, exact_scores, top_k
 from .rank import Features, RankingOptions, published_days, rank, time_label
-from .score import (expanded_rows, fuse, fused_rows, lexical_part, neighbour_weights,
-                    score_parts)
+from .score import expanded_rows, fuse, fused_rows, lexical_part, neighbour_weights, score_parts
 
 #: Shingle vectors are kept in half precision: only compared against a threshold (0.5),
 #: they need three digits, and at 100k articles this saves 51 MB.
@@ -56,7 +55,7 @@ class ArticleMeta:
     labels: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, article: Article) -> "ArticleMeta":
+    def of(cls, article: Article) -> ArticleMeta:
         return cls(published_days(article.published), article.source, article.lang,
                    tuple(article.labels))
 
@@ -101,7 +100,7 @@ class RankingTable(VectorTable):
                       meta: Sequence[ArticleMeta],
                       neighbourhoods: Callable[[np.ndarray, np.ndarray],
                                                tuple[np.ndarray, np.ndarray]] | None = None
-                      ) -> "RankingTable":
+                      ) -> RankingTable:
         """This space after its plain table grew into ``plain`` (``VectorTable.with_rows``)
         by the new or changed articles ``ids``, with their ``terms`` and ``meta``.
 
@@ -382,7 +381,7 @@ def explain(table: RankingTable, query: int | None, links: Sequence[tuple[str, f
     dense_all = (table.dense[rows] @ dense_q).tolist()
     lexical_all = (table.lexical_rows(rows) @ lexical_q).tolist() if lexical_on else []
     out = []
-    for position, ((article_id, score), row) in enumerate(zip(links, rows)):
+    for position, ((_, score), row) in enumerate(zip(links, rows)):
         why = score_parts(options, dense_all[position],
                           lexical_all[position] if lexical_on else None, score)
         label = time_label(own.published, table.meta[row].published)

@@ -6,8 +6,8 @@ so a store is never left half-migrated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Callable
 
 import sqlite_utils
 

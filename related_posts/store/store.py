@@ -9,11 +9,11 @@ from __future__ import annotations
 import bisect
 import json
 import sqlite3
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import sqlite_utils
@@ -72,7 +72,7 @@ class VectorTable:
         return sorted(self.ids)
 
     def with_rows(self, ids: Sequence[str], hashes: Sequence[str], vectors: np.ndarray
-                  ) -> "VectorTable":
+                  ) -> VectorTable:
         """This table with these rows replaced, or appended after the last row (into
         spare capacity, see :func:`grow_rows`): one new article costs a few vectorised
         passes over small arrays, not a copy of every vector. The result shares memory and
@@ -108,7 +108,7 @@ class VectorTable:
         self.hand_over(grown, spare)
         return grown
 
-    def hand_over(self, grown: "VectorTable", spare: np.ndarray | None) -> None:
+    def hand_over(self, grown: VectorTable, spare: np.ndarray | None) -> None:
         """Give ``grown`` (this table with rows replaced or appended) this table's id
         indexes, kept in step, rather than rebuilding them (a million entries each)."""
         grown.__dict__["row_of"], grown.__dict__["_sorted_ids"] = self.row_of, self._sorted_ids

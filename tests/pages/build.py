@@ -121,7 +121,7 @@ def wp_post(key: str, related: str, *, after_content: str = "", inner_extra: dic
     return document(T(key), "\n".join([
         '<div id="page" class="site">', NAV,
         '<div id="content" class="site-content"><main id="main" class="site-main">',
-        f'<article id="post-812" class="post-812 post type-post status-publish format-standard hentry category-local">',
+        '<article id="post-812" class="post-812 post type-post status-publish format-standard hentry category-local">',
         f'<header class="entry-header"><h1 class="entry-title">{e(T(key))}</h1>',
         '<div class="entry-meta"><span class="posted-on">Posted on <time datetime="2025-05-14">May 14, 2025</time></span>'
         ' <span class="byline">by <a href="/author/jo">Jo Marsh</a></span></div></header>',
@@ -411,7 +411,6 @@ add("bad-only-tail.html", only_tail, fmt="html", title="", body="", tail=[],
 # -- HTML: sites with generated class names (no marker words to match) -------------------------
 
 def hashed_news(key: str, its_most: list[dict], its_more: list[dict]) -> str:
-    paras = [v for k, v in ARTICLES[key][1]]
     related_mid = ('<div class="css-7yq2ka"><h2 class="css-1qn3">Related coverage</h2><ul class="css-0">'
                    '<li class="css-0"><a class="css-4rt" href="/transport/ferry-timetable">Ferry timetable '
                    'cut for the winter months</a></li><li class="css-0"><a class="css-4rt" href="/transport/'
@@ -853,7 +852,7 @@ hold("hugo-toml-front-matter.md", toml, fmt="markdown", title=T("bike-lanes"), b
 its = items(20, 21, 22)
 also = "ALSO READ: Ferry timetable cut for the winter months"
 lines = [T("winter-routes"), ""]
-for n, (k, v) in enumerate(ARTICLES["winter-routes"][1]):
+for n, (_, v) in enumerate(ARTICLES["winter-routes"][1]):
     lines += [v, ""]
     if n == 1:
         lines += [also, ""]

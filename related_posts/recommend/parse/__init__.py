@@ -28,8 +28,9 @@ declared charset, mixed encodings, a huge page) are listed in ``Document.warning
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
 from .decode import _check_not_binary, decode_page
 from .document import (

@@ -6,7 +6,6 @@ import re
 
 from .document import BinaryDataError, _where
 
-
 # -- decoding --------------------------------------------------------------------------------
 
 _MAGIC = (

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator
+from typing import Any
 
 from ...article import TailItem
 from .document import Document, _where
@@ -18,7 +19,6 @@ from .text import (
     _is_furniture,
     is_tail_heading,
 )
-
 
 # -- HTML: an offset-keeping tree ------------------------------------------------------------
 #
@@ -61,15 +61,15 @@ class _Node:
     attrs: dict[str, str]
     start: int
     open_end: int
-    parent: "_Node | None" = None
+    parent: _Node | None = None
     end: int = -1
-    parts: list["_Node | tuple[int, int]"] = field(default_factory=list)
+    parts: list[_Node | tuple[int, int]] = field(default_factory=list)
 
     @property
-    def children(self) -> list["_Node"]:
+    def children(self) -> list[_Node]:
         return [p for p in self.parts if isinstance(p, _Node)]
 
-    def iter(self) -> Iterator["_Node"]:
+    def iter(self) -> Iterator[_Node]:
         """This element and every element below it, in document order."""
         stack = [self]
         while stack:
@@ -77,13 +77,13 @@ class _Node:
             yield node
             stack.extend(reversed([p for p in node.parts if isinstance(p, _Node)]))
 
-    def ancestors(self) -> Iterator["_Node"]:
+    def ancestors(self) -> Iterator[_Node]:
         node = self.parent
         while node is not None:
             yield node
             node = node.parent
 
-    def contains(self, other: "_Node") -> bool:
+    def contains(self, other: _Node) -> bool:
         return self.start <= other.start and other.end <= self.end and self is not other
 
     @property

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ...article import TailItem
 from .document import Document, ParseError, _where
 from .text import _newline_of
-
 
 # -- JSON ------------------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from typing import Any
 from ...article import TailItem
 from .document import Document, TailLayout
 
-
 # -- text and Markdown -----------------------------------------------------------------------
 
 # Headings that open a related-posts tail, compared after `normalise_heading`. "Strong"
