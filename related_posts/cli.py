@@ -178,7 +178,7 @@ def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, neigh
 
     with Recommender(db, model=model) as rec:
         ranking = RankingOptions() if reset_ranking else rec.ranking
-        changes = {name: frozenset(values) for name, values in (
+        changes: dict[str, Any] = {name: frozenset(values) for name, values in (
             ("exclude_labels", exclude_labels), ("exclude_sources", exclude_sources),
             ("exclude_ids", exclude_ids)) if values}
         if rerank is not None:
@@ -423,11 +423,11 @@ def demo(db: str | None, model: str | None, k: int, quiet: bool) -> None:
         click.echo(f"Demo store {path if db else '(temporary)'}: {report.added + report.updated + report.unchanged} "
                    f"articles, {refreshed.lists} related lists, model {rec.embedder.model_id}.\n")
         click.echo(f"BEFORE: the tail this page was served with ('{document.title}')")
-        for item, score in audit:
-            click.echo(f"  {score:5.2f}  {item.title}")
+        for old, score in audit:
+            click.echo(f"  {score:5.2f}  {old.title}")
         click.echo("\nAFTER: the related list computed from the site's own articles")
-        for item in new_items:
-            click.echo(f"  {item.score:5.2f}  {item.title}")
+        for new in new_items:
+            click.echo(f"  {new.score:5.2f}  {new.title}")
         click.echo("\n" + "=" * 78 + "\nThe rewritten page:\n" + "=" * 78)
         click.echo(rewritten, nl=False)
 

@@ -251,7 +251,7 @@ def _csv_records(text: str, location: str, fields: FieldMap) -> Iterator[Article
     reader = csv.DictReader(io.StringIO(text))
     try:
         for record in reader:
-            extra = record.pop(None, None)  # type: ignore[call-overload]
+            extra = record.pop(None, None)
             here = f"{location}:{reader.line_num}"
             if extra:
                 yield Skipped(here, f"row has {len(extra)} more values than the header's "

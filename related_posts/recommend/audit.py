@@ -375,13 +375,13 @@ def audit_site(articles: Mapping[str, Article], table: VectorTable,
         for item in tail:
             if row_of.get(index.match(item) or "") is None:
                 texts.setdefault((item.title, item.teaser), len(texts))
-    encoded = encode(list(texts)) if texts else None
+    encoded = encode(list(texts)) if texts else np.zeros((0, table.matrix.shape[1]), np.float32)
 
     audits = []
     for name, title, body, tail, vector in subjects:
         if vector is None:
             vector = encoded[texts[title, body]]
-        scored = []
+        scored: list[tuple[TailItem, float, str, str | None]] = []
         for item in tail:
             matched = index.match(item)
             if matched is not None and matched in row_of:

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -92,7 +92,7 @@ class SentenceTransformerEmbedder:
         self.name_or_path = name_or_path
         self.device = device
         self.model_id = model_id_for(name_or_path)
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer, loaded on first use
         model = self._load()
         # sentence-transformers renamed the accessor; support both spellings.
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension

@@ -213,8 +213,8 @@ def all_pairs_top_k(
         chunk = doubtful_rows[lo:lo + step]
         sims = torch.from_numpy(matrix[chunk]) @ base.T
         for offset, (row, floor) in enumerate(zip(chunk, doubtful_floors[lo:lo + step])):
-            columns = torch.nonzero(sims[offset] >= floor).flatten().numpy()
-            indices[row], scores[row] = _settle(matrix[row], matrix, columns, width, order)
+            above = torch.nonzero(sims[offset] >= floor).flatten().numpy()
+            indices[row], scores[row] = _settle(matrix[row], matrix, above, width, order)
     indices[~np.isfinite(scores)] = -1
     return indices, scores
 

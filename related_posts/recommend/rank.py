@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
@@ -72,7 +73,7 @@ class RankingOptions:
     min_score: float | None = None
     lexical_weight: float = LEXICAL_WEIGHT
     lexical_dims: int = 1024
-    ignore_terms: frozenset[str] = frozenset()
+    ignore_terms: AbstractSet[str] = frozenset()
     expand: int = EXPAND
     expand_weight: float = 2.0
     same_story: float | None = SAME_STORY
@@ -81,9 +82,9 @@ class RankingOptions:
     half_life_days: float | None = None
     max_age_days: float | None = None
     direction: str = "any"
-    exclude_ids: frozenset[str] = frozenset()
-    exclude_sources: frozenset[str] = frozenset()
-    exclude_labels: frozenset[str] = frozenset()
+    exclude_ids: AbstractSet[str] = frozenset()
+    exclude_sources: AbstractSet[str] = frozenset()
+    exclude_labels: AbstractSet[str] = frozenset()
     pins: tuple[tuple[str, tuple[str, ...]], ...] = ()
     same_language: bool = True
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -277,7 +277,7 @@ class _StoredTerms(Sequence[Terms]):
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index:index + 1][0]
         wanted = self.ids[index]
@@ -323,7 +323,7 @@ def settled_neighbourhoods(store: Store, space: str, full: bool = False,
         weights = np.zeros((n, m), dtype=np.float32)
         lacking = np.ones(n, dtype=bool)
         state = store.neighbourhood_state()
-        afresh = full or state is None or state.get("space") != space
+        afresh = state is None or full or state.get("space") != space
         if not afresh:
             wanted = min(m, n - 1)  # a neighbourhood found on a smaller site is short
             stored = store.neighbourhoods()
@@ -344,7 +344,7 @@ def settled_neighbourhoods(store: Store, space: str, full: bool = False,
                 indices[row, :len(found)] = found
                 weights[row, :len(found)] = near_weights
                 lacking[row] = False
-        since = (0 if afresh else int(state.get("since", 0))) + int(lacking.sum())
+        since = (0 if afresh or state is None else int(state.get("since", 0))) + int(lacking.sum())
         if afresh or since > REFIND_SHARE * n:
             lacking[:], since, afresh = True, 0, True
         rows = np.flatnonzero(lacking)
@@ -403,7 +403,10 @@ def update_lists(store: Store, table: VectorTable, block: np.ndarray,
 
 
 def _resolve(embedder: Embedder | Callable[[], Embedder]) -> Embedder:
-    return embedder if hasattr(embedder, "encode") else embedder()
+    # hasattr, not isinstance: a protocol check would read (so load) a lazy model's fields.
+    if hasattr(embedder, "encode"):
+        return cast(Embedder, embedder)
+    return embedder()
 
 
 def _floor(links: Sequence[tuple[str, float]], k: int) -> float:

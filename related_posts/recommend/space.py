@@ -131,7 +131,7 @@ class RankingTable(VectorTable):
         for row, item in zip(rows.tolist(), meta):
             all_meta[row] = item
         matrix, matrix_spare = topic, topic_spare
-        if self.options.expand:
+        if self.options.expand and neighbourhoods is not None:
             indices, weights = neighbourhoods(topic, rows)
             expanded = expanded_rows(topic[rows], indices, weights, topic,
                                      plain.matrix.shape[1], self.options)
@@ -280,12 +280,12 @@ def features(table: RankingTable, rows: Sequence[int], query: int | None = None,
              query_meta: ArticleMeta | None = None) -> Features:
     """:class:`Features` of candidate ``rows`` for the article at row ``query`` (or for an
     article outside the table described by ``query_meta``)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    meta = [table.meta[r] for r in rows.tolist()]
+    picked = np.asarray(rows, dtype=np.int64)
+    meta = [table.meta[r] for r in picked.tolist()]
     own = table.meta[query] if query is not None else (query_meta or ArticleMeta())
     return Features(
-        story=table.story[rows].astype(np.float32) if table.story.shape[1] else None,
-        topic=table.topic[rows],
+        story=table.story[picked].astype(np.float32) if table.story.shape[1] else None,
+        topic=table.topic[picked],
         published=[m.published for m in meta],
         sources=[m.source for m in meta],
         langs=[m.lang for m in meta],

@@ -13,8 +13,8 @@ import sqlite_utils
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
-    db["settings"].create({"key": str, "value": str}, pk="key")
-    db["articles"].create(
+    db.table("settings").create({"key": str, "value": str}, pk="key")
+    db.table("articles").create(
         {
             "id": str,
             "title": str,
@@ -31,9 +31,9 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"title", "body", "content_hash", "created_at", "updated_at"},
     )
-    db["articles"].create_index(["content_hash"])
-    db["articles"].create_index(["url"])
-    db["embeddings"].create(
+    db.table("articles").create_index(["content_hash"])
+    db.table("articles").create_index(["url"])
+    db.table("embeddings").create(
         {
             "article_id": str,
             "model_id": str,
@@ -46,7 +46,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         foreign_keys=[("article_id", "articles", "id")],
         not_null={"model_id", "dimension", "vector", "content_hash"},
     )
-    db["related"].create(
+    db.table("related").create(
         {
             "article_id": str,
             "rank": int,
@@ -59,7 +59,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         foreign_keys=[("article_id", "articles", "id"), ("related_id", "articles", "id")],
         not_null={"related_id", "score", "model_id", "computed_at"},
     )
-    db["related"].create_index(["related_id"])
+    db.table("related").create_index(["related_id"])
 
 
 def _m002_list_state(db: sqlite_utils.Database) -> None:
@@ -67,7 +67,7 @@ def _m002_list_state(db: sqlite_utils.Database) -> None:
     # article changed (content_hash), whose links changed or vanished (stale), or that
     # were made with another k or model; min_score is the weakest link, which a new
     # article must beat to enter the list without recomputing it.
-    db["list_state"].create(
+    db.table("list_state").create(
         {
             "article_id": str,
             "content_hash": str,
@@ -83,20 +83,20 @@ def _m002_list_state(db: sqlite_utils.Database) -> None:
         not_null={"content_hash", "model_id", "k", "size", "stale", "computed_at"},
         defaults={"stale": 0},
     )
-    db["list_state"].create_index(["stale"])
+    db.table("list_state").create_index(["stale"])
 
 
 def _m003_ranking(db: sqlite_utils.Database) -> None:
     # The ranking options a list was made with (a fingerprint): lists made under other
     # options are due again. NULL for lists made before ranking options existed, so
     # that those are recomputed once with the current ranking.
-    db["list_state"].add_column("options", str)
+    db.table("list_state").add_column("options", str)
     # Why each link is there: its score components as JSON (dense, lexical, re-ranking,
     # time direction), for `related --json`.
-    db["related"].add_column("why", str)
+    db.table("related").add_column("why", str)
     # Each article's hashed lexical terms, cached per content hash: the lexical signal
     # needs the text, which a refresh would otherwise re-read and re-tokenise each time.
-    db["lexical_terms"].create(
+    db.table("lexical_terms").create(
         {
             "article_id": str,
             "content_hash": str,
@@ -113,7 +113,7 @@ def _m003_ranking(db: sqlite_utils.Database) -> None:
 def _m004_labels(db: sqlite_utils.Database) -> None:
     # The site's own categories or tags of each article (a JSON list), which lists can
     # exclude; NULL for articles stored before labels existed (no labels).
-    db["articles"].add_column("labels", str)
+    db.table("articles").add_column("labels", str)
 
 
 #: The vector recipe this migration binds stores to, as it was when the migration was
@@ -138,7 +138,7 @@ def _m006_neighbourhoods(db: sqlite_utils.Database) -> None:
     # recommend/refresh.settled_neighbourhoods): neighbour ids, best first, separated and bracketed by
     # \x1f, and their float32 weights. Rows naming an article whose text changed or that
     # was removed are deleted with it.
-    db["neighbourhoods"].create(
+    db.table("neighbourhoods").create(
         {"article_id": str, "content_hash": str, "neighbours": str, "weights": bytes},
         pk="article_id",
         foreign_keys=[("article_id", "articles", "id")],
@@ -160,14 +160,14 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations this database lacks, in order; return the names applied."""
     applied: list[str] = []
     with db.atomic():
-        if not db["_migrations"].exists():
-            db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-        done = {row["name"] for row in db["_migrations"].rows}
+        if not db.table("_migrations").exists():
+            db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
+        done = {row["name"] for row in db.table("_migrations").rows}
         for name, migration in MIGRATIONS:
             if name in done:
                 continue
             migration(db)
-            db["_migrations"].insert(
+            db.table("_migrations").insert(
                 {"name": name, "applied_at": datetime.now(timezone.utc).isoformat()}
             )
             applied.append(name)

@@ -195,7 +195,7 @@ class Store:
 
         A vector id names the model and how articles were embedded with it
         (``recommend.embed.vector_model_id``); every model id the store takes is one."""
-        rows = {r["key"]: r["value"] for r in self.db["settings"].rows}
+        rows = {r["key"]: r["value"] for r in self.db.table("settings").rows}
         if "model_id" not in rows:
             return None
         return rows["model_id"], int(rows["dimension"])
@@ -205,7 +205,7 @@ class Store:
         current = self.model()
         if current is None:
             with self.db.atomic():
-                self.db["settings"].upsert_all(
+                self.db.table("settings").upsert_all(
                     [
                         {"key": "model_id", "value": model_id},
                         {"key": "dimension", "value": str(dimension)},
@@ -223,22 +223,22 @@ class Store:
     def save_ranking(self, options: dict) -> None:
         """Remember the ranking options lists are computed with, for later commands."""
         with self.db.atomic():
-            self.db["settings"].upsert({"key": "ranking", "value": json.dumps(options)}, pk="key")
+            self.db.table("settings").upsert({"key": "ranking", "value": json.dumps(options)}, pk="key")
 
     # -- articles ------------------------------------------------------------------------
 
     def count(self) -> int:
-        return self.db["articles"].count
+        return self.db.table("articles").count
 
     def article_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("select id from articles order by id").fetchall()]
 
     def get(self, article_id: str) -> Article | None:
-        rows = list(self.db["articles"].rows_where("id = ?", [article_id]))
+        rows = list(self.db.table("articles").rows_where("id = ?", [article_id]))
         return _row_to_article(rows[0]) if rows else None
 
     def articles(self) -> Iterator[Article]:
-        for row in self.db["articles"].rows_where(order_by="id"):
+        for row in self.db.table("articles").rows_where(order_by="id"):
             yield _row_to_article(row)
 
     def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
@@ -280,7 +280,7 @@ class Store:
             self._handle_as_changed(ids)
             for article in articles:
                 row = _article_to_row(article)
-                self.db["articles"].update(article.id, {
+                self.db.table("articles").update(article.id, {
                     "url": row["url"], "published": row["published"], "source": row["source"],
                     "lang": row["lang"], "labels": row["labels"], "updated_at": stamp})
 
@@ -308,13 +308,13 @@ class Store:
             self._mark_linking_lists_stale(changed)
             self._drop_neighbourhoods_of(changed)
             rows = [{**_article_to_row(a), "updated_at": stamp} for a in articles]
-            self.db["articles"].insert_all(
+            self.db.table("articles").insert_all(
                 ({**row, "created_at": stamp} for row in rows if row["id"] not in existing),
                 batch_size=500,
             )
             for row in rows:
                 if row["id"] in existing:
-                    self.db["articles"].update(row["id"], row)  # keeps created_at
+                    self.db.table("articles").update(row["id"], row)  # keeps created_at
             if vectors is not None:
                 self.write_vectors([a.id for a in articles], [a.content_hash for a in articles],
                                    vectors, model_id)
@@ -377,7 +377,7 @@ class Store:
         """Upsert the vectors of ``ids`` (row-aligned), in one transaction."""
         stamp = now()
         with self.db.atomic():
-            self.db["embeddings"].upsert_all(
+            self.db.table("embeddings").upsert_all(
                 (
                     {
                         "article_id": article_id,
@@ -591,7 +591,7 @@ class Store:
                 " weights) values (?, ?, ?, ?)",
                 ((i, h, NEIGHBOUR_SEP + "".join(n + NEIGHBOUR_SEP for n in near),
                   np.asarray(w, dtype="<f4").tobytes()) for i, (h, near, w) in found.items()))
-            self.db["settings"].upsert({"key": "neighbourhoods", "value": json.dumps(state)},
+            self.db.table("settings").upsert({"key": "neighbourhoods", "value": json.dumps(state)},
                                        pk="key")
 
     def _drop_neighbourhoods_of(self, ids: Sequence[str]) -> None:
@@ -616,7 +616,7 @@ class Store:
         found: list[Article] = []
         for chunk, marks in _chunks(sorted(ids)):
             found += [_row_to_article(row) for row in
-                      self.db["articles"].rows_where(f"id in ({marks})", chunk, order_by="id")]
+                      self.db.table("articles").rows_where(f"id in ({marks})", chunk, order_by="id")]
         return found
 
     def article_meta(self) -> dict[str, tuple[str | None, str | None, str | None, tuple[str, ...]]]:

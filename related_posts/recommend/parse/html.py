@@ -584,7 +584,7 @@ class _HtmlPage:
                       or re.fullmatch(r"\d{1,2}\.?", self.text(n)))]
         if not noisy:
             return self.text(link).replace("\n", " ")
-        pieces = []
+        pieces: list[str] = []
         for node in link.iter():
             if any(n is node or n.contains(node) for n in noisy):
                 continue

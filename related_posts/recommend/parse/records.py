@@ -96,18 +96,24 @@ def _top_level_spans(text: str) -> tuple[dict[str, tuple[int, int]], int]:
     closing brace. ``text`` is already known to be one valid JSON object."""
     decoder = json.JSONDecoder()
     spans: dict[str, tuple[int, int]] = {}
-    i = _JSON_WS.match(text, 0).end() + 1  # past "{"
-    i = _JSON_WS.match(text, i).end()
+    i = _past_whitespace(text, 0) + 1  # past "{"
+    i = _past_whitespace(text, i)
     while text[i] != "}":
         key, i = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
-        i = _JSON_WS.match(text, i).end() + 1  # past ":"
-        i = _JSON_WS.match(text, i).end()
+        i = _past_whitespace(text, i) + 1  # past ":"
+        i = _past_whitespace(text, i)
         _, end = decoder.raw_decode(text, i)
         spans[key] = (i, end)
-        i = _JSON_WS.match(text, end).end()
+        i = _past_whitespace(text, end)
         if text[i] == ",":
-            i = _JSON_WS.match(text, i + 1).end()
+            i = _past_whitespace(text, i + 1)
     return spans, i
+
+
+def _past_whitespace(text: str, i: int) -> int:
+    """The offset of the first character at or after ``i`` that is not JSON whitespace."""
+    found = _JSON_WS.match(text, i)
+    return found.end() if found else i
 
 
 def _json_layout(text: str, spans: dict[str, tuple[int, int]], key: str | None
@@ -118,7 +124,8 @@ def _json_layout(text: str, spans: dict[str, tuple[int, int]], key: str | None
                                                  if spans else 0)
     line_start = text.rfind("\n", 0, anchor) + 1
     indented = "\n" in text.strip()
-    key_indent = re.match(r"[ \t]*", text[line_start:]).group() if indented else ""
+    leading = re.match(r"[ \t]*", text[line_start:])
+    key_indent = leading.group() if indented and leading else ""
     unit = key_indent or ("  " if indented else "")
     ascii_only = text.isascii() and "\\u" in text
     return {"newline": newline, "key_indent": key_indent, "indent": unit,
