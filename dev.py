@@ -2,19 +2,23 @@
 """Set up a virtual environment for related-posts, then run the demo or the tests.
 
     python3 dev.py demo     # set up (first time only), then run the demo
-    python3 dev.py test     # set up (first time only), then run the whole test suite
+    python3 dev.py test     # set up (first time only), then lint, type-check and run every test
     python3 dev.py setup    # set up only
 
 Set-up creates .venv, installs torch==2.13.0 first (a CPU build where one is available;
 letting sentence-transformers pick torch itself pulls GBs of CUDA packages), then this
 project with its test extra. It is skipped when pyproject.toml has not changed since
 the last successful set-up. Needs only Python 3.10+ with venv and pip.
+
+``test`` runs ruff and mypy (over the package and the README's Python examples) before
+pytest; arguments after ``test`` go to pytest (``python3 dev.py test -m "not slow"``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -51,6 +55,28 @@ def setup() -> None:
     STAMP.write_text(_fingerprint())
 
 
+def readme_examples() -> Path:
+    """The README's ```python blocks as one module, for mypy: examples that do not
+    type-check are examples that do not work."""
+    blocks = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(encoding="utf-8"),
+                        flags=re.S | re.M)
+    path = VENV / "readme_examples.py"
+    path.write_text("\n".join(blocks), encoding="utf-8")
+    return path
+
+
+def static_checks(env: dict[str, str]) -> int:
+    """ruff, then mypy over the package and the README's examples: 0 when both pass."""
+    for command in ([str(BIN / "ruff"), "check", "."],
+                    [str(BIN / "mypy"), "--no-error-summary", "related_posts", str(readme_examples())]):
+        print("$ " + " ".join(Path(command[0]).name if i == 0 else part
+                               for i, part in enumerate(command)), file=sys.stderr)
+        code = subprocess.call(command, cwd=ROOT, env=env)
+        if code:
+            return code
+    return 0
+
+
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("setup", [])
     if command not in ("setup", "demo", "test"):
@@ -61,7 +87,8 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         return subprocess.call([str(BIN / "related-posts"), "demo", *rest], env=env)
     if command == "test":
-        return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT, env=env)
+        return static_checks(env) or subprocess.call([str(PYTHON), "-m", "pytest", *rest],
+                                                     cwd=ROOT, env=env)
     return 0
 
 

@@ -161,6 +161,7 @@ def _store_without_vectors(db, articles):
     store.close()
 
 
+@pytest.mark.slow
 def test_refresh_killed_at_random_points_then_rerun_matches_an_uninterrupted_run(tmp_path):
     rng = random.Random(7)
     killed, resumed = tmp_path / "killed.db", tmp_path / "clean.db"
@@ -191,6 +192,7 @@ def test_refresh_killed_at_random_points_then_rerun_matches_an_uninterrupted_run
     assert all(size == K for size in sizes.values()) and len(sizes) == 2650
 
 
+@pytest.mark.slow
 def test_readers_always_get_a_complete_list_during_a_refresh(tmp_path):
     db = tmp_path / "s.db"
     _store_without_vectors(db, make_corpus(2000, seed=10))

@@ -1,5 +1,5 @@
 """What a :class:`~.recommender.Recommender` keeps in memory between calls: the store's
-vectors, their ranking space and the floors of the stored lists, with one rule for when
+vectors, their ranking space and the entry scores of the stored lists, with one rule for when
 they are valid, and the incremental list update that ``add(update_lists=True)`` makes
 from them.
 
@@ -22,7 +22,7 @@ from .lexical import article_terms
 from .neighbours import MAX_BLOCK_BYTES, UNIT_NORM, top_k
 from .rank import RankingOptions
 from .refresh import (
-    list_floors,
+    entry_scores,
     neighbourhood_records,
     ranking_table_for_store,
     settled_neighbourhoods,
@@ -33,14 +33,14 @@ from .space import REFIND_SHARE, ArticleMeta, RankingTable, find_neighbourhoods
 
 
 class SiteCache:
-    """The vectors, ranking space and list floors of one store, kept in memory."""
+    """The vectors, ranking space and list entry scores of one store, kept in memory."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._vectors: VectorTable | None = None
         self._version = -1
-        self._floors: np.ndarray | None = None
-        self._floors_k: int | None = None
+        self._entry_scores: np.ndarray | None = None
+        self._entry_k: int | None = None
         # The ranking space of the kept vectors, for the options it was built with.
         self._space: tuple[VectorTable, RankingOptions, RankingTable] | None = None
         # Whether the space was rebuilt (and neighbourhoods maybe found again) since the
@@ -56,29 +56,29 @@ class SiteCache:
         """Every current vector in the store (read again after another connection's commit)."""
         version = self.store.data_version()
         if self._vectors is None or version != self._version:
-            self._vectors, self._version, self._floors = self.store.vectors(), version, None
+            self._vectors, self._version, self._entry_scores = self.store.vectors(), version, None
         return self._vectors
 
     def forget(self) -> None:
         """Drop what is kept: the next call reads the store again."""
-        self._vectors, self._floors = None, None
+        self._vectors, self._entry_scores = None, None
 
     def refreshed(self, table: VectorTable | None) -> None:
         """Keep ``table``, the vectors a refresh just committed (None: read them again)."""
-        self._vectors, self._version, self._floors = table, self.store.data_version(), None
+        self._vectors, self._version, self._entry_scores = table, self.store.data_version(), None
 
     def grow(self, fresh: Sequence[Article], vectors: np.ndarray) -> None:
         """Enter ``fresh`` articles (just written, with their ``vectors``) into the kept
-        vectors, list floors and ranking space without reading or rebuilding the rest."""
+        vectors, entry scores and ranking space without reading or rebuilding the rest."""
         old = self._vectors
         assert old is not None, "grow() needs kept vectors: check .current first"
         before = len(old)
         ids = [a.id for a in fresh]
         all_new = not any(i in old.row_of for i in ids)
         self._vectors = old.with_rows(ids, [a.content_hash for a in fresh], vectors)
-        if self._floors is not None:
+        if self._entry_scores is not None:
             grown = len(self._vectors) - before
-            self._floors = np.concatenate([self._floors, np.full(grown, -np.inf, np.float32)])
+            self._entry_scores = np.concatenate([self._entry_scores, np.full(grown, -np.inf, np.float32)])
         space = self._space
         if space is None or space[0] is not old:
             return
@@ -156,7 +156,7 @@ class SiteCache:
         """The lists of the just written articles ``ids``, and their entry into the older
         lists they beat: the incremental part of a refresh, from what is kept."""
         ids_set = set(ids)
-        k = self._floors_k if self._floors is not None else self.store.list_k()
+        k = self._entry_k if self._entry_scores is not None else self.store.list_k()
         if k is None:
             return  # no lists yet: the first refresh computes them all
         options = replace(ranking, k=k)
@@ -165,8 +165,8 @@ class SiteCache:
         if len(self.vectors()) < self.store.count():
             return  # articles lack a current vector (another model): refresh embeds them all
         table = self.space(options)
-        if self._floors is None or self._floors_k != k:
-            self._floors, self._floors_k = list_floors(self.store, table, k), k
+        if self._entry_scores is None or self._entry_k != k:
+            self._entry_scores, self._entry_k = entry_scores(self.store, table, k), k
         model = self.store.model()
         assert model is not None  # vectors are stored, so a model is bound
         if options.expand and self._space_rebuilt:
@@ -190,6 +190,6 @@ class SiteCache:
                            order=table.order, products=products, max_norm=UNIT_NORM)
         is_due = np.zeros(len(table), dtype=bool)
         is_due[rows] = True
-        update_lists(self.store, table, rows, neighbours, new_rows, is_due, self._floors,
+        update_lists(self.store, table, rows, neighbours, new_rows, is_due, self._entry_scores,
                      options, model[0],
                      new_products=None if products is None else products[:len(new_rows)])

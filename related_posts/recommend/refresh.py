@@ -230,7 +230,7 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
     rows = np.array([table.row_of[i] for i in due_ids], dtype=np.int64)
     is_due = np.zeros(len(table), dtype=bool)
     is_due[rows] = True
-    floors = list_floors(store, table, options.k)
+    entry = entry_scores(store, table, options.k)
     approximate = neighbours == "approximate" or (
         neighbours == "auto" and len(table) >= APPROXIMATE_FROM and len(rows) * 10 >= len(table)
     )
@@ -258,7 +258,7 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
         block = rows[start : start + list_block]
         new_rows = [r for r in block if table.ids[r] in changed]
         recomputed, propagated = update_lists(
-            store, table, block, search(block), new_rows, is_due, floors, options, model_id,
+            store, table, block, search(block), new_rows, is_due, entry, options, model_id,
             report.sample if len(report.sample) < SAMPLE_SIZE else None,
         )
         report.recomputed += recomputed
@@ -379,17 +379,17 @@ def neighbourhood_records(table: VectorTable, rows: np.ndarray, indices: np.ndar
 
 def update_lists(store: Store, table: VectorTable, block: np.ndarray,
                  neighbours: tuple[np.ndarray, np.ndarray], new_rows: Sequence[int],
-                 is_due: np.ndarray, floors: np.ndarray, options: RankingOptions, model_id: str,
+                 is_due: np.ndarray, entry: np.ndarray, options: RankingOptions, model_id: str,
                  sample: list[dict[str, Any]] | None = None,
                  new_products: np.ndarray | None = None) -> tuple[int, int]:
     """Compute the lists of ``block`` (rows of ``table``) from their ``neighbours``, enter
     the ``new_rows`` among them into other up-to-date lists they beat, and commit both in
-    one transaction. ``is_due`` and ``floors`` are updated in place; ``new_products``
+    one transaction. ``is_due`` and ``entry`` (each list's entry score) are updated in place; ``new_products``
     (``matrix[new_rows] @ matrix.T``) saves a pass when the caller has it. Returns how
     many lists were recomputed and how many older lists were updated.
     """
     lists = _compute_lists(table, block, neighbours, options)
-    updates = _offer_to_other_lists(store, table, new_rows, is_due, floors, options, new_products)
+    updates = _offer_to_other_lists(store, table, new_rows, is_due, entry, options, new_products)
     written = {**lists, **updates}
     if sample is not None:
         _add_to_sample(sample, store, written)
@@ -397,7 +397,7 @@ def update_lists(store: Store, table: VectorTable, block: np.ndarray,
     why = explanations(table, written) if isinstance(table, RankingTable) else None
     store.write_lists(written, hashes, model_id, options.k, options.fingerprint(), why)
     for article_id, links in written.items():
-        floors[table.row_of[article_id]] = _floor(links, options.k)
+        entry[table.row_of[article_id]] = _entry_score(links, options.k)
     is_due[block] = False
     return len(lists), len(updates)
 
@@ -409,19 +409,19 @@ def _resolve(embedder: Embedder | Callable[[], Embedder]) -> Embedder:
     return embedder()
 
 
-def _floor(links: Sequence[tuple[str, float]], k: int) -> float:
+def _entry_score(links: Sequence[tuple[str, float]], k: int) -> float:
     """The score a newcomer must beat to enter a list (anything enters a short list)."""
     return float(links[-1][1]) if len(links) >= k else -np.inf
 
 
-def list_floors(store: Store, table: VectorTable, k: int) -> np.ndarray:
+def entry_scores(store: Store, table: VectorTable, k: int) -> np.ndarray:
     """The score a newcomer must beat to enter each article's list, row-aligned."""
-    floors = np.full(len(table), -np.inf, dtype=np.float32)
-    for article_id, (size, min_score) in store.list_floors().items():
+    scores = np.full(len(table), -np.inf, dtype=np.float32)
+    for article_id, (size, min_score) in store.list_sizes_and_minimums().items():
         row = table.row_of.get(article_id)
         if row is not None and size >= k and min_score is not None:
-            floors[row] = min_score
-    return floors
+            scores[row] = min_score
+    return scores
 
 
 def _compute_lists(table: VectorTable, rows: np.ndarray,
@@ -456,7 +456,7 @@ def rank_neighbours(table: VectorTable, indices: np.ndarray, scores: np.ndarray,
 
 
 def _offer_to_other_lists(store: Store, table: VectorTable, new_rows: Sequence[int],
-                          is_due: np.ndarray, floors: np.ndarray, options: RankingOptions,
+                          is_due: np.ndarray, entry: np.ndarray, options: RankingOptions,
                           products: np.ndarray | None = None
                           ) -> dict[str, list[tuple[str, float]]]:
     """Updated lists of up-to-date articles that a new or changed article now enters.
@@ -470,7 +470,7 @@ def _offer_to_other_lists(store: Store, table: VectorTable, new_rows: Sequence[i
     rough = table.matrix[newcomers] @ table.matrix.T if products is None else products
     # The float32 product only gates; the score that decides is the exact one below, so
     # the gate is loosened by more than float32 error.
-    beats = (rough > floors[None, :] - 1e-5) & ~is_due[None, :]
+    beats = (rough > entry[None, :] - 1e-5) & ~is_due[None, :]
     beats[np.arange(len(newcomers)), newcomers] = False
     # A newcomer pinned to a list enters it whatever its score.
     for position, row in enumerate(newcomers.tolist()):

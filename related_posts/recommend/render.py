@@ -29,9 +29,10 @@ from urllib.parse import urlsplit
 
 from ..article import TailItem
 from .parse import Document
+from .parse.html import OWN_BLOCK_CLASS
 
 DEFAULT_HEADING = "Related Posts"
-HTML_CLASS = "related-posts"
+HTML_CLASS = OWN_BLOCK_CLASS  # the parser recognises its own block by it
 
 
 @dataclass(frozen=True)

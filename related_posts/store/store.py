@@ -625,7 +625,7 @@ class Store:
         return {r[0]: (r[1], r[2], r[3], tuple(json.loads(r[4])) if r[4] else ()) for r in self.db.execute(
             "select id, published, source, lang, labels from articles")}
 
-    def list_floors(self) -> dict[str, tuple[int, float | None]]:
+    def list_sizes_and_minimums(self) -> dict[str, tuple[int, float | None]]:
         """``(size, weakest score)`` of every stored list."""
         return {
             r[0]: (r[1], r[2])

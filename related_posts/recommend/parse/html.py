@@ -224,27 +224,47 @@ def _implicit_close(stack: list[_Node], tag: str, at: int) -> None:
 
 # -- HTML: finding the related blocks --------------------------------------------------------
 
+#: The class the block that render.py writes carries: a page rewritten once is
+#: recognised by it, so rewriting it again replaces that block and nothing else.
+OWN_BLOCK_CLASS = "related-posts"
+
 # Class / id fragments of related-posts blocks: WordPress plugins (YARPP, Jetpack,
 # Contextual Related Posts, RP4WP), widget networks (Outbrain, Taboola, Revcontent, MGID,
-# ZergNet) and the words templates use for them.
-RELATED_BLOCK_MARKERS = (
-    "yarpp-related", "yarpp", "jp-relatedposts", "crp_related", "crp-list", "rp4wp",
-    "related-posts", "relatedposts", "related_posts", "related-articles", "related",
-    "outbrain", "ob-widget", "trc_related_container", "trc_rbox", "taboola", "revcontent",
-    "mgid", "zergnet", "read-next", "readnext", "recommended", "recommendation", "recirc",
-    "more-stories", "morestories", "more-from", "more-articles", "also-read",
-    "you-may-like", "you-might-like", "around-the-web", "popular-posts", "most-popular",
-    "most-read", "trending", "further-reading", "sponsored", "partner-content",
-    "paid-content",
+# ZergNet) and the words templates use for them; a "-" in a fragment also matches "_" or
+# nothing. Each has a kind:
+# - "widget": names a whole widget even when it is still empty (filled by script);
+# - "named": a plugin's or a recirculation module's own name;
+# - "word": a generic word that also names tag lists and menus, so a block it marks must
+#   not also carry a navigation word (_NOT_RELATED).
+# Adding a marker is adding a row here.
+_MARKERS: tuple[tuple[str, str], ...] = (
+    ("yarpp-related", "widget"), ("jp-relatedposts", "widget"), ("crp_related", "widget"),
+    ("outbrain", "widget"), ("ob-widget", "widget"), ("trc_related_container", "widget"),
+    ("taboola", "widget"), ("revcontent", "widget"), ("zergnet", "widget"),
+    ("yarpp", "named"), ("crp-list", "named"), ("rp4wp", "named"),
+    ("related-posts", "named"), ("related-articles", "named"), ("related-stories", "named"),
+    ("related-content", "named"), ("related-links", "named"), ("read-next", "named"),
+    ("more-stories", "named"), ("more-from", "named"), ("more-articles", "named"),
+    ("also-read", "named"), ("you-may-like", "named"), ("you-might-like", "named"),
+    ("around-the-web", "named"), ("recirc", "named"), ("recommended", "named"),
+    ("related", "word"), ("trc_rbox", "word"), ("mgid", "word"), ("recommendation", "word"),
+    ("popular-posts", "word"), ("most-popular", "word"), ("most-read", "word"),
+    ("trending", "word"), ("further-reading", "word"), ("sponsored", "word"),
+    ("partner-content", "word"), ("paid-content", "word"),
 )
-_MARKER = re.compile("|".join(re.escape(m).replace(r"\-", "[-_]?") for m in RELATED_BLOCK_MARKERS))
-# Markers that name a whole widget even when it is still empty (filled by script).
-_WIDGET_MARKER = re.compile(r"\boutbrain\b|\bob-widget|trc_related_container|taboola|"
-                            r"jp-relatedposts|yarpp-related|crp_related|revcontent|zergnet|"
-                            r"^related-posts\b")  # the last: the block render.py writes
-_NAMED_MARKER = re.compile(r"yarpp|rp4wp|crp[_-]|related[-_]?(posts|articles|stories|content|links)|"
-                           r"read[-_]?next|more[-_]?(from|stories|articles)|also[-_]?read|"
-                           r"you[-_]?(may|might)|around[-_]?the[-_]?web|recirc|recommended")
+RELATED_BLOCK_MARKERS = tuple(fragment for fragment, _ in _MARKERS)
+
+
+def _marker_pattern(kinds: set[str], extra: str = "") -> re.Pattern[str]:
+    fragments = [re.escape(fragment).replace(r"\-", "[-_]?")
+                 for fragment, kind in _MARKERS if kind in kinds]
+    return re.compile("|".join(fragments + ([extra] if extra else [])))
+
+
+_MARKER = _marker_pattern({"widget", "named", "word"})
+# Render's own block is a widget too, where its class comes first.
+_WIDGET_MARKER = _marker_pattern({"widget"}, rf"^{re.escape(OWN_BLOCK_CLASS)}\b")
+_NAMED_MARKER = _marker_pattern({"named"})
 # Class words that say the block is not the related list even if a marker word appears.
 _NOT_RELATED = re.compile(r"nav|menu|breadcrumb|header|masthead|comment|tags?\b|tag-|"
                           r"categor|share|social|footer-menu|pagination|byline|author")
