@@ -1,7 +1,8 @@
 """Read articles from files and folders: text, Markdown, HTML, JSON, JSON Lines, CSV.
 
 Each source yields :class:`Article` values, or :class:`Skipped` values that say which
-file (and line) could not be used and why, so a batch goes on past bad records.
+file (and line) could not be used and why, so a batch goes on past bad records. This
+module reads input files; it writes nothing.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Parse pages, embed articles, find neighbours, rank and render related lists."""
+"""Parse pages, embed articles, find neighbours, rank and render related lists.
+
+Pure computation over values, except :mod:`.refresh`, :mod:`.cache` and the
+:class:`Recommender` facade, which read and write the store (and nothing else on disk),
+and :mod:`.embed`, which loads a model from local files.
+"""
 
 from ..article import Skipped
 from .audit import AuditOptions, AuditReport

@@ -211,15 +211,16 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
         return due_ids, changed
 
     due_ids, changed = lists_due()
-    space = neighbourhood_fingerprint(options, model_id)
-    reranking = options.expand > 0 and (bool(due_ids) or store.lacks_neighbourhoods(model_id, space))
+    fingerprint = neighbourhood_fingerprint(options, model_id)
+    reranking = options.expand > 0 and (bool(due_ids)
+                                        or store.lacks_neighbourhoods(model_id, fingerprint))
     if not due_ids and not reranking:
         return table
     # Lists are searched in the ranking space (fused, maybe re-ranked); the plain model
     # vectors are what the caller gets back.
     plain, table = table, ranking_table_for_store(
         store, table, options,
-        settled_neighbourhoods(store, space, full, bar_factory, report=report) if reranking
+        settled_neighbourhoods(store, fingerprint, full, bar_factory, report=report) if reranking
         else None)
     if reranking:
         # Articles whose neighbourhood was found again are due now, as are the lists
@@ -301,7 +302,7 @@ def ranking_table_for_store(store: Store, table: VectorTable, options: RankingOp
                                neighbourhoods)
 
 
-def settled_neighbourhoods(store: Store, space: str, full: bool = False,
+def settled_neighbourhoods(store: Store, fingerprint: str, full: bool = False,
                            bar_factory: ProgressFactory = _NoProgress, write: bool = True,
                            report: RefreshReport | None = None) -> Neighbourhoods:
     """How a refresh gets each article's re-ranking neighbourhood (see
@@ -312,9 +313,9 @@ def settled_neighbourhoods(store: Store, space: str, full: bool = False,
     only articles whose text is unchanged too (the store deletes the others when an
     article changes or goes). Neighbourhoods found since every one was last found
     afresh may reach ``REFIND_SHARE`` of the site (articles published since then are
-    missing from the older ones); past that, and on a ``full`` refresh or in another
-    ``space``, every one is found again. Found ones are stored in one transaction with
-    what they make due: the article's own list and the lists that link to it (with
+    missing from the older ones); past that, on a ``full`` refresh, and for another
+    ``fingerprint`` (:func:`~.score.neighbourhood_fingerprint`), every one is found
+    again. Found ones are stored in one transaction with what they make due: the article's own list and the lists that link to it (with
     ``write`` false, for a read, they are only used). ``report`` counts them.
     """
     def settle(table: RankingTable) -> tuple[np.ndarray, np.ndarray]:
@@ -323,7 +324,8 @@ def settled_neighbourhoods(store: Store, space: str, full: bool = False,
         weights = np.zeros((n, m), dtype=np.float32)
         lacking = np.ones(n, dtype=bool)
         state = store.neighbourhood_state()
-        afresh = state is None or full or state.get("space") != space
+        # The stored state keeps the fingerprint under its historical key, "space".
+        afresh = state is None or full or state.get("space") != fingerprint
         if not afresh:
             wanted = min(m, n - 1)  # a neighbourhood found on a smaller site is short
             stored = store.neighbourhoods()
@@ -363,7 +365,7 @@ def settled_neighbourhoods(store: Store, space: str, full: bool = False,
             return indices, weights
         store.write_neighbourhoods(
             neighbourhood_records(table, rows, indices[rows], weights[rows]),
-            {"space": space, "since": since, "size": n}, everything=afresh)
+            {"space": fingerprint, "since": since, "size": n}, everything=afresh)
         return indices, weights
     return settle
 

@@ -1,7 +1,8 @@
 """The SQLite store: articles, their vectors and their related lists, in one file.
 
-All disk I/O of the library happens here. Every batch is written in one transaction, so
-a crash leaves either the whole batch or none of it.
+The library's state is read and written here alone (see the package docstring for the
+other files the package touches). Every batch is written in one transaction, so a crash
+leaves either the whole batch or none of it.
 """
 
 from __future__ import annotations
@@ -553,16 +554,18 @@ class Store:
                     "select article_id, content_hash, neighbours, weights from neighbourhoods")}
 
     def neighbourhood_state(self) -> dict | None:
-        """What the stored neighbourhoods were found in (``space``) and how many were
-        found since every one was last found afresh (``since``, of ``size`` articles)."""
+        """The fingerprint of what the stored neighbourhoods were found in (key ``space``)
+        and how many were found since every one was last found afresh (``since``, of
+        ``size`` articles)."""
         row = self.db.execute("select value from settings where key = 'neighbourhoods'").fetchone()
         return json.loads(row[0]) if row else None
 
-    def lacks_neighbourhoods(self, model_id: str, space: str) -> bool:
+    def lacks_neighbourhoods(self, model_id: str, fingerprint: str) -> bool:
         """Whether an embedded article has no current neighbourhood, or they were found
-        in another space (so a refresh has re-ranking work even with no list due)."""
+        under another ``fingerprint`` (so a refresh has re-ranking work even with no list
+        due)."""
         state = self.neighbourhood_state()
-        if state is None or state.get("space") != space:
+        if state is None or state.get("space") != fingerprint:
             return self.db.execute("select 1 from embeddings where model_id = ? limit 1",
                                    [model_id]).fetchone() is not None
         return self.db.execute(
