@@ -74,6 +74,17 @@ class Recommender:
     ``ranking`` for ranking options (``k`` comes from each call); without it, the options
     of the store's last refresh are used, else the defaults. Each refresh records its
     options in the store, so that later commands rank new texts the same way.
+
+    Args:
+        db: the store's path (default: ``$RELATED_POSTS_DB``, else ``./related-posts.db``).
+        model: a sentence-transformers model name or folder, or ``hashing``.
+        embedder: an object with the :class:`Embedder` protocol, instead of ``model``.
+        ranking: the ranking options (without them, the store's last ones).
+        batch_size: articles embedded and written per transaction.
+
+    Raises:
+        ModelMismatchError: the store holds vectors of another model or recipe.
+        StoreError: ``db`` is not a related-posts store.
     """
 
     def __init__(
@@ -130,6 +141,14 @@ class Recommender:
         articles and enters them into the older lists they beat (the incremental part of
         :meth:`refresh`, from vectors kept in memory: milliseconds per article). Without
         it, lists are brought up to date by :meth:`refresh`.
+
+        Args:
+            articles: one article, or an iterable of articles and :class:`Skipped` values
+                (what ``sources.read_sources`` yields).
+            update_lists: also bring the lists the new articles change up to date.
+
+        Returns:
+            What was added, updated, left unchanged and skipped (with reasons).
         """
         if isinstance(articles, Article):
             articles = [articles]
@@ -200,6 +219,20 @@ class Recommender:
         an approximate index (``auto``: approximate only for very large recomputes).
         ``progress`` makes progress bars: it is called like
         ``tqdm(total=..., desc=..., unit=...)``.
+
+        Args:
+            k: links per list.
+            full: recompute every list, due or not.
+            dry_run: compute and report, write nothing.
+            neighbours: ``auto``, ``exact`` or ``approximate``.
+            progress: a factory of progress bars (None: none).
+
+        Returns:
+            Counts of what was embedded, recomputed and entered into older lists, the
+            time taken, and a before/after sample.
+
+        Raises:
+            StoreBusyError: another refresh of this store is running.
         """
         report, table = refresh_store(
             self.store, lambda: self.embedder, replace(self.ranking, k=k), full=full,
@@ -213,7 +246,14 @@ class Recommender:
 
     def remove(self, ids: str | Iterable[str]) -> int:
         """Delete articles; they leave every list at once, and the lists that held them
-        are refilled by the next refresh. Returns how many were removed."""
+        are refilled by the next refresh.
+
+        Args:
+            ids: one id or several.
+
+        Returns:
+            How many of them were stored and are now removed.
+        """
         removed = self.store.delete_articles([ids] if isinstance(ids, str) else list(ids))
         self._cache.forget()
         return removed
@@ -229,6 +269,17 @@ class Recommender:
 
         Answers from the stored list when one was computed (no model is loaded); for an
         article added since the last refresh, computes it from the stored vectors.
+
+        Args:
+            article_id: a stored article's id.
+            k: links at most (a stored list has the length of the last refresh).
+
+        Returns:
+            The links, best first, with their scores and the score's parts (``why``).
+
+        Raises:
+            UnknownArticleError: no such id (the message suggests close ones).
+            NotEmbeddedError: the article has no vector yet.
         """
         links = self.store.related(article_id, limit=k)
         if links:
@@ -250,7 +301,19 @@ class Recommender:
         return self._related_to_vector(vector, article_id, article.content_hash, k, article.text)
 
     def related_to_text(self, title: str, body: str, k: int = 5) -> list[RelatedItem]:
-        """The related list for an article that is not stored (one encode, one search)."""
+        """The related list for an article that is not stored (one encode, one search).
+
+        Args:
+            title: the draft's title.
+            body: its text.
+            k: links at most.
+
+        Returns:
+            The links, best first, as :meth:`related` gives them.
+
+        Raises:
+            NotEmbeddedError: the store has no embedded article to link to.
+        """
         vector = self._encode([(title, body)])[0]
         return self._related_to_vector(vector, None, content_hash(title, body), k,
                                        embedding_text(title, body))
@@ -303,7 +366,21 @@ class Recommender:
 
     def rewrite(self, text: str, *, format: str | None = None, filename: str | None = None,
                 k: int = 5, options: RenderOptions | None = None) -> str:
-        """The page ``text`` with its related-posts tail replaced by this site's list."""
+        """The page ``text`` with its related-posts tail replaced by this site's list.
+
+        Args:
+            text: the page (text, Markdown, HTML or a JSON record).
+            format: its format (default: from ``filename``, else from the text).
+            filename: the page's name, for the format and for messages.
+            k: links at most.
+            options: how the new tail is rendered.
+
+        Returns:
+            The whole page, unchanged but for its tail.
+
+        Raises:
+            ParseError: the page cannot be read (the message names it).
+        """
         document = parse_document(text, format=format, filename=filename)
         items = self.related_for_document(document, k)
         options = options or RenderOptions()
@@ -325,6 +402,16 @@ class Recommender:
         or title) are scored with that article's stored vector, the others are embedded
         from their title and teaser. The relevance floor is calibrated on this store's
         articles; see :mod:`related_posts.recommend.audit` for the rules.
+
+        Args:
+            pages: ``(location, parsed page or error)`` pairs; None audits the store.
+            options: the floor's quantile, verdict thresholds and sample.
+
+        Returns:
+            A verdict per article or page, the floor, and what was skipped.
+
+        Raises:
+            NotEmbeddedError: fewer than two embedded articles to calibrate on.
         """
         from .audit import AuditOptions, audit_site
 
