@@ -8,9 +8,8 @@ import random
 import sqlite3
 from pathlib import Path
 
-import numpy as np
-
 import click
+import numpy as np
 import pytest
 from click.testing import CliRunner
 

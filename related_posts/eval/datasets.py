@@ -24,10 +24,10 @@ import json
 import os
 import random
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from ..article import Article
 from .errors import (

@@ -8,7 +8,8 @@ article itself is never a candidate.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 from scipy import sparse

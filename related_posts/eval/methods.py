@@ -11,13 +11,15 @@ named configuration of the recommender with one :func:`register_method` call::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import sparse
 
 from .errors import UnknownMethodError
+from .metrics import Ids
 
 if TYPE_CHECKING:
     from ..recommend.rank import RankingOptions
@@ -81,7 +83,7 @@ class Method(ABC):
     #: Baselines are what the recommender must beat; significance is tested against the best.
     baseline: bool = True
 
-    def fit(self, corpus: Corpus) -> "Method":
+    def fit(self, corpus: Corpus) -> Method:
         self.corpus_ = corpus
         return self
 
@@ -93,7 +95,7 @@ class Method(ABC):
         """The score of every article for ``query`` (None for methods that only give lists)."""
         return None
 
-    def pair_scores(self, left: Sequence[int], right: Sequence[int]) -> np.ndarray:
+    def pair_scores(self, left: Ids, right: Ids) -> np.ndarray:
         """Similarity of each (left[i], right[i]) pair, for correlation with judged pairs."""
         out = np.empty(len(left), dtype=np.float64)
         rows: dict[int, np.ndarray] = {}
@@ -165,7 +167,7 @@ class TfidfMethod(RowMethod):
 
     description = "TF-IDF cosine (sublinear tf, English stop words, min_df=2)"
 
-    def fit(self, corpus: Corpus) -> "TfidfMethod":
+    def fit(self, corpus: Corpus) -> TfidfMethod:
         super().fit(corpus)
         self.matrix_ = fitted_tfidf(corpus)
         return self
@@ -189,7 +191,7 @@ class Bm25Method(RowMethod):
         self.k1 = k1
         self.b = b
 
-    def fit(self, corpus: Corpus) -> "Bm25Method":
+    def fit(self, corpus: Corpus) -> Bm25Method:
         super().fit(corpus)
         from sklearn.feature_extraction.text import CountVectorizer  # heavy: only when used
 
@@ -222,7 +224,7 @@ class DenseMethod(RowMethod):
 
     description = "sentence-transformers vectors of title + body as one text, cosine"
 
-    def fit(self, corpus: Corpus) -> "DenseMethod":
+    def fit(self, corpus: Corpus) -> DenseMethod:
         super().fit(corpus)
         self.vectors_ = np.asarray(corpus.vectors, dtype=np.float32)
         return self
@@ -246,7 +248,7 @@ class HybridMethod(RowMethod):
 
     description = "z-score sum of TF-IDF and dense rows, per query"
 
-    def fit(self, corpus: Corpus) -> "HybridMethod":
+    def fit(self, corpus: Corpus) -> HybridMethod:
         super().fit(corpus)
         self.lexical_ = TfidfMethod().fit(corpus)
         self.dense_ = DenseMethod().fit(corpus)
@@ -272,13 +274,13 @@ class RecommenderMethod(Method):
     baseline = False
 
     def __init__(self, refresh_options: dict[str, Any] | None = None,
-                 ranking: "RankingOptions | None" = None, description: str | None = None) -> None:
+                 ranking: RankingOptions | None = None, description: str | None = None) -> None:
         self.refresh_options = dict(refresh_options or {})
         self.ranking = ranking
         if description is not None:
             self.description = description
 
-    def fit(self, corpus: Corpus) -> "RecommenderMethod":
+    def fit(self, corpus: Corpus) -> RecommenderMethod:
         super().fit(corpus)
         if corpus.recommender is None:
             raise ValueError("the recommender method needs a Corpus with a recommender")
@@ -306,7 +308,7 @@ class RecommenderMethod(Method):
             scores.append(float(item.score))
         return Ranking(np.array(indices, dtype=np.int64), np.array(scores, dtype=np.float64))
 
-    def pair_scores(self, left: Sequence[int], right: Sequence[int]) -> np.ndarray:
+    def pair_scores(self, left: Ids, right: Ids) -> np.ndarray:
         vectors = np.asarray(self.corpus_.store_vectors, dtype=np.float64)
         return np.einsum("ij,ij->i", vectors[list(left)], vectors[list(right)])
 
@@ -363,7 +365,7 @@ class EmbeddingMethod(RowMethod):
         self.variant = variant
         self.description = f"dense cosine, embedding {EMBEDDINGS[variant]}"
 
-    def fit(self, corpus: Corpus) -> "EmbeddingMethod":
+    def fit(self, corpus: Corpus) -> EmbeddingMethod:
         super().fit(corpus)
         if corpus.recommender is None:
             raise ValueError("an embedding variant needs a Corpus with a recommender (its model)")

@@ -20,9 +20,15 @@ List-quality metrics describe the lists themselves, whatever the judgements say.
 from __future__ import annotations
 
 import math
-from typing import AbstractSet, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 
 import numpy as np
+
+#: Per-item numbers: a list or a numpy vector (the runner passes vectors).
+Numbers = Sequence[float] | np.ndarray
+#: Item indices: a list or a numpy vector.
+Ids = Sequence[int] | np.ndarray
 
 #: Cosine similarity at or above which two items of one list count as near-duplicates.
 NEAR_DUPLICATE_COSINE = 0.95
@@ -34,35 +40,35 @@ def jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
     return len(a & b) / union if union else 0.0
 
 
-def _relevant(gains: Sequence[float]) -> np.ndarray:
+def _relevant(gains: Numbers) -> np.ndarray:
     return np.asarray(gains, dtype=np.float64) > 0
 
 
-def precision_at_k(gains: Sequence[float], k: int) -> float:
+def precision_at_k(gains: Numbers, k: int) -> float:
     """Share of the first ``k`` slots holding a relevant item (missing slots are not relevant)."""
     return float(_relevant(gains)[:k].sum()) / k
 
 
-def recall_at_k(gains: Sequence[float], n_relevant: int, k: int) -> float:
+def recall_at_k(gains: Numbers, n_relevant: int, k: int) -> float:
     """Relevant items in the first ``k`` over all ``n_relevant`` relevant articles (0 if none)."""
     if n_relevant <= 0:
         return 0.0
     return float(_relevant(gains)[:k].sum()) / n_relevant
 
 
-def dcg_at_k(gains: Sequence[float], k: int) -> float:
+def dcg_at_k(gains: Numbers, k: int) -> float:
     """Discounted cumulative gain: sum of gain_i / log2(i + 1), i = 1..k."""
     top = np.asarray(gains, dtype=np.float64)[:k]
     return float((top / np.log2(np.arange(2, top.size + 2))).sum())
 
 
-def ndcg_at_k(gains: Sequence[float], ideal_gains: Sequence[float], k: int) -> float:
+def ndcg_at_k(gains: Numbers, ideal_gains: Numbers, k: int) -> float:
     """DCG@k of the list over DCG@k of the ideal gains (0 when the ideal is 0)."""
     best = dcg_at_k(sorted(ideal_gains, reverse=True), k)
     return dcg_at_k(gains, k) / best if best > 0 else 0.0
 
 
-def average_precision(gains: Sequence[float], n_relevant: int, depth: int | None = None) -> float:
+def average_precision(gains: Numbers, n_relevant: int, depth: int | None = None) -> float:
     """Mean of P@i over the ranks i of relevant items within ``depth``, over min(R, depth)."""
     relevant = _relevant(gains)
     if depth is not None:
@@ -77,14 +83,14 @@ def average_precision(gains: Sequence[float], n_relevant: int, depth: int | None
     return float((hits / ranks)[relevant].sum()) / denominator
 
 
-def reciprocal_rank(gains: Sequence[float]) -> float:
+def reciprocal_rank(gains: Numbers) -> float:
     """1 / rank of the first relevant item; 0 if the list has none."""
     found = np.flatnonzero(_relevant(gains))
     return 1.0 / (found[0] + 1) if found.size else 0.0
 
 
 def ranking_metrics(
-    gains: Sequence[float], ideal_gains: Sequence[float], n_relevant: int, ks: Sequence[int]
+    gains: Numbers, ideal_gains: Numbers, n_relevant: int, ks: Sequence[int]
 ) -> dict[str, float]:
     """Every ranking metric of one query, keyed like results.json (``p@5``, ``ndcg@5``, ...).
 
@@ -104,7 +110,7 @@ def ranking_metrics(
 # -- list quality ------------------------------------------------------------------------------
 
 
-def catalogue_coverage(lists: Iterable[Sequence[int]], n_items: int) -> float:
+def catalogue_coverage(lists: Iterable[Ids], n_items: int) -> float:
     """Share of the catalogue that appears in at least one list."""
     shown: set[int] = set()
     for items in lists:
@@ -133,7 +139,7 @@ def near_duplicate_pairs(vectors: np.ndarray, threshold: float = NEAR_DUPLICATE_
     return int((sims >= threshold).sum()), int(sims.size)
 
 
-def gini(counts: Sequence[float]) -> float:
+def gini(counts: Numbers) -> float:
     """Gini coefficient of exposure counts: 0 = every item shown equally, near 1 = a few items take all.
 
     Items never shown must be included as zeros.
@@ -147,7 +153,7 @@ def gini(counts: Sequence[float]) -> float:
     return float((2.0 * (ranks * values).sum()) / (n * total) - (n + 1.0) / n)
 
 
-def correlations(system: Sequence[float], judged: Sequence[float]) -> dict[str, float | None]:
+def correlations(system: Numbers, judged: Numbers) -> dict[str, float | None]:
     """Spearman and Pearson correlation of system similarities with human judgements.
 
     None where undefined (fewer than 3 pairs, or a constant side).

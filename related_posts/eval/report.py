@@ -18,8 +18,10 @@ import csv
 import html
 import io
 import json
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,7 +45,7 @@ QUALITY_COLUMNS = [
 ]
 
 
-def write_report(result: "EvaluationResult", out: str | Path) -> dict[str, Path]:
+def write_report(result: EvaluationResult, out: str | Path) -> dict[str, Path]:
     """Write results.json, per_query.csv, report.md and report.html into ``out``; return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,7 +62,7 @@ def write_report(result: "EvaluationResult", out: str | Path) -> dict[str, Path]
     return paths
 
 
-def write_per_query(result: "EvaluationResult", path: Path) -> None:
+def write_per_query(result: EvaluationResult, path: Path) -> None:
     """One row per (method, query): the query's id, labels and every ranking metric."""
     methods = list(result.methods.values())
     keys = list(methods[0].per_query) if methods else []
@@ -89,7 +91,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def ranking_table(result: "EvaluationResult") -> tuple[list[str], list[list[str]]]:
+def ranking_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]:
     """Headline columns first (P@k, nDCG@k at the list length), then every other cutoff."""
     k = result.k
     keys = [f"p@{k}", f"ndcg@{k}", "map", "mrr", f"recall@{max(result.ks)}"]
@@ -111,7 +113,7 @@ def _heading(key: str) -> str:
     return {"map": "MAP", "mrr": "MRR"}.get(key, key.replace("ndcg", "nDCG").replace("p@", "P@"))
 
 
-def quality_table(result: "EvaluationResult") -> tuple[list[str], list[list[str]]]:
+def quality_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]:
     header = ["method", *[title for _, title in QUALITY_COLUMNS]]
     rows = [
         [m.name, *[_fmt(m.summary.get(key), 4 if key.startswith("latency") else 3) for key, _ in QUALITY_COLUMNS]]
@@ -120,7 +122,7 @@ def quality_table(result: "EvaluationResult") -> tuple[list[str], list[list[str]
     return header, rows
 
 
-def significance_table(result: "EvaluationResult") -> tuple[list[str], list[list[str]]]:
+def significance_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]:
     tests = result.significance.get("methods", {})
     header = ["method", f"mean {result.headline}", "difference", "95% interval", "p-value", "n"]
     rows = [
@@ -137,13 +139,13 @@ def significance_table(result: "EvaluationResult") -> tuple[list[str], list[list
     return header, rows
 
 
-def pairs_table(result: "EvaluationResult") -> tuple[list[str], list[list[str]]]:
+def pairs_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]:
     header = ["method", "Spearman", "Pearson"]
     rows = [[m.name, _fmt(m.summary.get("spearman")), _fmt(m.summary.get("pearson"))] for m in result.methods.values()]
     return header, rows
 
 
-def label_table(result: "EvaluationResult") -> tuple[list[str], list[list[str]]]:
+def label_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]:
     labels = _top_labels(result)
     counts = _label_counts(result)
     header = ["label", "queries", *result.methods]
@@ -154,7 +156,7 @@ def label_table(result: "EvaluationResult") -> tuple[list[str], list[list[str]]]
     return header, rows
 
 
-def _label_counts(result: "EvaluationResult") -> dict[str, int]:
+def _label_counts(result: EvaluationResult) -> dict[str, int]:
     counts: dict[str, int] = {}
     for query in result.queries:
         for label in result.labels[query]:
@@ -162,12 +164,12 @@ def _label_counts(result: "EvaluationResult") -> dict[str, int]:
     return counts
 
 
-def _top_labels(result: "EvaluationResult") -> list[str]:
+def _top_labels(result: EvaluationResult) -> list[str]:
     counts = _label_counts(result)
     return sorted(counts, key=lambda label: (-counts[label], label))[:MAX_LABELS]
 
 
-def verdict(result: "EvaluationResult") -> str:
+def verdict(result: EvaluationResult) -> str:
     """One sentence: does the default beat the best baseline, and how sure are we."""
     sig = result.significance
     reference = sig.get("reference")
@@ -195,7 +197,25 @@ def verdict(result: "EvaluationResult") -> str:
     )
 
 
-def examples(result: "EvaluationResult") -> list[dict[str, Any]]:
+def _example_tail(result: EvaluationResult, query: int, name: str | None) -> list[dict[str, Any]]:
+    """The first ``k`` items ``name`` lists for ``query``, each marked by whether it shares a label."""
+    if name is None:
+        return []
+    mine = set(result.labels[query])
+    ranking = result.methods[name].lists[query]
+    return [
+        {
+            "id": result.ids[i],
+            "title": result.titles[i],
+            "labels": list(result.labels[i]),
+            "score": float(s),
+            "shares_label": bool(mine & set(result.labels[i])),
+        }
+        for i, s in zip(ranking.indices[: result.k], ranking.scores[: result.k])
+    ]
+
+
+def examples(result: EvaluationResult) -> list[dict[str, Any]]:
     """A few seeded example queries with their content-farm (random) tail and the new tail."""
     if result.queries.size == 0:
         return []
@@ -205,23 +225,7 @@ def examples(result: "EvaluationResult") -> list[dict[str, Any]]:
     chosen = rng.choice(result.queries, size=min(N_EXAMPLES, result.queries.size), replace=False)
     found = []
     for query in sorted(int(q) for q in chosen):
-        mine = set(result.labels[query])
-
-        def tail(name: str | None) -> list[dict[str, Any]]:
-            if name is None:
-                return []
-            ranking = result.methods[name].lists[query]
-            return [
-                {
-                    "id": result.ids[i],
-                    "title": result.titles[i],
-                    "labels": list(result.labels[i]),
-                    "score": float(s),
-                    "shares_label": bool(mine & set(result.labels[i])),
-                }
-                for i, s in zip(ranking.indices[: result.k], ranking.scores[: result.k])
-            ]
-
+        tail = partial(_example_tail, result, query)
         found.append(
             {
                 "id": result.ids[query],
@@ -246,7 +250,7 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), "|" + "---|" * len(header), *[line(r) for r in rows]])
 
 
-def _context_lines(result: "EvaluationResult") -> list[str]:
+def _context_lines(result: EvaluationResult) -> list[str]:
     dropped = ", ".join(f"{count:,} {why}" for why, count in result.dropped.items() if count) or "nothing"
     timing = result.timings
     per_method = ", ".join(
@@ -281,7 +285,7 @@ DEFINITIONS = """\
 """
 
 
-def render_markdown(result: "EvaluationResult") -> str:
+def render_markdown(result: EvaluationResult) -> str:
     parts = [f"# Related-posts evaluation: {result.dataset}", "", *_context_lines(result), ""]
     parts += ["## Ranking quality", "", _md_table(*ranking_table(result)), "", verdict(result), ""]
     parts += ["## List quality", "", _md_table(*quality_table(result)), ""]
@@ -349,7 +353,7 @@ def _pyplot():
     return plt
 
 
-def plot_metric_by_k(result: "EvaluationResult") -> str:
+def plot_metric_by_k(result: EvaluationResult) -> str:
     plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for method in result.methods.values():
@@ -365,7 +369,7 @@ def plot_metric_by_k(result: "EvaluationResult") -> str:
     return _png(figure)
 
 
-def plot_score_distributions(result: "EvaluationResult") -> str:
+def plot_score_distributions(result: EvaluationResult) -> str:
     plt = _pyplot()
     methods = [m for m in result.methods.values() if m.score_samples]
     if not methods:
@@ -395,7 +399,7 @@ def plot_score_distributions(result: "EvaluationResult") -> str:
     return _png(figure)
 
 
-def plot_per_label(result: "EvaluationResult") -> str:
+def plot_per_label(result: EvaluationResult) -> str:
     labels = _top_labels(result)
     if not labels:
         return ""
@@ -427,7 +431,7 @@ img{max-width:100%} .ok{color:#080} .no{color:#b00} .tails{display:flex;gap:2em}
 """
 
 
-def _html_examples(result: "EvaluationResult") -> str:
+def _html_examples(result: EvaluationResult) -> str:
     blocks = []
     for example in examples(result):
         columns = []
@@ -456,7 +460,7 @@ def _markdownish(line: str) -> str:
     return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
 
 
-def render_html(result: "EvaluationResult") -> str:
+def render_html(result: EvaluationResult) -> str:
     """One self-contained page: no external file, script or font."""
     sections = [
         f"<h1>Related-posts evaluation: {html.escape(result.dataset)}</h1>",

@@ -12,14 +12,16 @@ import hashlib
 import re
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
+from ..article import vector_model_id
 from ..recommend import Recommender
-from ..recommend.embed import Embedder, vector_model_id
+from ..recommend.embed import Embedder
 from .datasets import Dataset, attach_pairs, attach_qrels, load_dataset, sample
 from .errors import NoJudgementsError, StoreMismatchError
 from .judgements import Judgements, LabelJudgements, QrelsJudgements

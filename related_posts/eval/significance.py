@@ -9,10 +9,12 @@ a confidence interval of the mean difference.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
+
+from .metrics import Numbers
 
 N_RESAMPLES = 10_000
 
@@ -37,7 +39,7 @@ class PairedTest:
 
 
 def randomisation_test(
-    a: Sequence[float], b: Sequence[float], *, n_resamples: int = N_RESAMPLES, seed: int = 0
+    a: Numbers, b: Numbers, *, n_resamples: int = N_RESAMPLES, seed: int = 0
 ) -> float:
     """Two-sided p-value of the paired sign-flip randomisation test of mean(a - b) = 0.
 
@@ -63,7 +65,7 @@ def randomisation_test(
 
 
 def bootstrap_interval(
-    a: Sequence[float], b: Sequence[float], *, n_resamples: int = N_RESAMPLES,
+    a: Numbers, b: Numbers, *, n_resamples: int = N_RESAMPLES,
     confidence: float = 0.95, seed: int = 0,
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of mean(a - b), resampling queries with replacement."""
@@ -84,8 +86,11 @@ def bootstrap_interval(
 
 def best_of(summaries: Mapping[str, Mapping[str, float | None]], candidates: Sequence[str], metric: str) -> str | None:
     """The candidate with the highest mean ``metric`` (first in order on ties)."""
-    scored = [(summaries[name].get(metric), name) for name in candidates if name in summaries]
-    scored = [(value, name) for value, name in scored if value is not None]
+    scored = [
+        (value, name)
+        for name in candidates
+        if name in summaries and (value := summaries[name].get(metric)) is not None
+    ]
     if not scored:
         return None
     best = max(value for value, _ in scored)
@@ -93,7 +98,7 @@ def best_of(summaries: Mapping[str, Mapping[str, float | None]], candidates: Seq
 
 
 def compare_with_reference(
-    per_query: Mapping[str, Sequence[float]], reference: str, metric: str, *,
+    per_query: Mapping[str, Numbers], reference: str, metric: str, *,
     n_resamples: int = N_RESAMPLES, seed: int = 0,
 ) -> dict[str, PairedTest]:
     """A paired test of every other method against ``reference`` on one per-query metric."""
