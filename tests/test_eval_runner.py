@@ -295,3 +295,18 @@ def test_every_option_has_help_text():
             assert param.help, f"{param.name} has no help text"
     assert eval_command.name == "eval"
     assert eval_command.help
+
+
+def test_every_measure_of_the_registry_reaches_every_output(result, shared: Path):
+    from related_posts.eval.metrics import MEASURES, heading_of, measure_keys
+
+    keys = measure_keys(result.ks)
+    assert set(keys) <= set(result.methods["default"].summary)
+    document = json.loads((shared / "out" / "results.json").read_text())
+    assert set(keys) <= set(document["methods"]["default"])
+    with (shared / "out" / "per_query.csv").open() as handle:
+        assert set(keys) <= set(next(csv.DictReader(handle)))
+    markdown = (shared / "out" / "report.md").read_text()
+    for measure in MEASURES:
+        assert f"**{measure.heading}**" in markdown  # its definition
+        assert f" {heading_of(measure.key(result.k))} |" in markdown  # its column

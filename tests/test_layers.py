@@ -1,7 +1,7 @@
 """The package's import graph: layers only point down, and no module imports itself back.
 
-Every import statement counts, at the top of a module or inside a function (a lazy
-import is still a dependency), except those under ``if TYPE_CHECKING:``.
+Every import statement counts: at the top of a module, inside a function (a lazy import is
+still a dependency) and under ``if TYPE_CHECKING:`` (a type is a dependency too).
 """
 
 from __future__ import annotations
@@ -45,23 +45,12 @@ def group_of(module: str) -> tuple[int, str] | None:
     return best
 
 
-def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
-    while node in parents:
-        node = parents[node]
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            return True
-    return False
-
-
 def imports_of(source: str, name: str, is_package: bool, modules: set[str]) -> set[str]:
     """The package's ``modules`` that the module ``name`` with this ``source`` imports."""
     package = name if is_package else name.rpartition(".")[0]
     tree = ast.parse(source)
-    parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
     found: set[str] = set()
     for node in ast.walk(tree):
-        if _type_checking_only(node, parents):
-            continue
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -126,7 +115,7 @@ def test_no_import_cycles():
     assert cycles == []
 
 
-def test_the_walker_counts_lazy_imports_and_not_type_checking_ones():
+def test_the_walker_counts_lazy_and_type_checking_imports():
     source = """
 from typing import TYPE_CHECKING
 from ..store import Store
@@ -138,4 +127,4 @@ def later():
 """
     modules = {"p.store", "p.recommend.lexical", "p.recommend.score", "p.eval.runner", "p.eval"}
     found = imports_of(source, "p.recommend.cache", False, modules)
-    assert found == {"p.store", "p.recommend.lexical", "p.recommend.score"}
+    assert found == {"p.store", "p.recommend.lexical", "p.recommend.score", "p.eval.runner"}

@@ -5,8 +5,10 @@
     >>> result.methods["default"].summary["ndcg@5"]
 
 The pieces are usable alone: :mod:`.datasets` (loaders), :mod:`.metrics` (pure metric
-functions), :mod:`.methods` (baselines and the registry of named methods),
-:mod:`.significance` (paired tests) and :mod:`.report` (the files).
+functions and ``MEASURES``, the registry every report column derives from), :mod:`.methods`
+(baselines and the registry of named methods), :mod:`.significance` (paired tests),
+:mod:`.results` (what a run measured) and :mod:`.report` (rendering it). Every file the
+evaluation reads or writes goes through :mod:`.files`.
 """
 
 from .datasets import (
@@ -34,7 +36,8 @@ from .errors import (
     UnknownMethodError,
 )
 from .methods import DEFAULT_METHODS, METHODS, Method, RecommenderMethod, make_method, register_method
-from .runner import EvaluationResult, MethodResult, run_evaluation
+from .results import EvaluationResult, MethodResult
+from .runner import run_evaluation
 
 __all__ = [
     "DEFAULT_METHODS", "METHODS", "Dataset", "DatasetNotFoundError", "EvaluationError",

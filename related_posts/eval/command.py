@@ -14,6 +14,7 @@ import click
 from ..errors import RelatedPostsError
 from .datasets import DATA_ENV
 from .methods import DEFAULT_METHODS, METHODS
+from .metrics import CUTOFFS, MEASURES, summary_keys
 
 
 def _method_list(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
@@ -47,7 +48,8 @@ def _method_list(ctx: click.Context, param: click.Parameter, value: str) -> list
               help="Seed of the sample, the random baseline, the tests and the examples.")
 @click.option("--k", "-k", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Length of each related list (as refresh --k); nDCG@k is the headline metric. "
-              "Ranking metrics are also reported at 1, 5 and 10.")
+              f"Ranking metrics ({', '.join(m.heading for m in MEASURES)}) are also reported at "
+              f"{', '.join(map(str, CUTOFFS))}.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for report.md, report.html, results.json and per_query.csv (created if missing).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -88,10 +90,10 @@ def eval_command(dataset: str, data_dir: Path | None, qrels: Path | None, pairs:
 
 def summary_lines(result, seconds: float, out: Path) -> None:
     """A short table on stderr: what a person wants to see before opening the report."""
-    from .report import verdict
+    from .report import verdict  # numpy: only once a result exists
 
-    k = result.k
-    keys = [f"p@{k}", f"ndcg@{k}", "map", "mrr", f"recall@{max(result.ks)}", "coverage"]
+
+    keys = [*summary_keys(result.k, result.ks), "coverage"]
     click.echo(f"{result.dataset}: {result.n_articles} articles, {result.n_queries} queries", err=True)
     click.echo("method      " + "".join(f"{key:>11}" for key in keys), err=True)
     for name, method in result.methods.items():

@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..article import Article
+from . import files
 from .errors import (
     DatasetNotFoundError,
     EvaluationError,
@@ -130,7 +131,7 @@ def default_data_dir() -> Path | None:
     for start in starts:
         for parent in [start, *start.parents]:
             candidate = parent / "shared" / "data"
-            if candidate.is_dir():
+            if files.is_folder(candidate):
                 return candidate
     return None
 
@@ -143,7 +144,7 @@ def _builtin_folder(data_dir: Path | None, sub: str, label: str) -> Path:
             f"(the folder holding reuters21578/ and bbc-news/) or set {DATA_ENV}"
         )
     folder = Path(base) / sub
-    if not folder.is_dir():
+    if not files.is_folder(folder):
         raise DatasetNotFoundError(
             f"{label} not found: {folder} does not exist. Pass --data-dir DIR (the folder "
             f"holding reuters21578/ and bbc-news/) or set {DATA_ENV}"
@@ -187,15 +188,15 @@ def load_reuters(data_dir: Path | None = None, split: str = "TEST") -> Dataset:
     first, in file order, is kept). Files are read as Latin-1, which every byte decodes in.
     """
     folder = _builtin_folder(data_dir, "reuters21578", "Reuters-21578") / "raw"
-    files = sorted(folder.glob("reut2-*.sgm"))
-    if not files:
+    sgml_files = files.list_files(folder, "reut2-*.sgm")
+    if not sgml_files:
         raise DatasetNotFoundError(f"Reuters-21578: no reut2-*.sgm files in {folder}")
     other_split = f"not ModApte {split.lower()}"
     dropped = {other_split: 0, "no topic": 0, "no body": 0, "duplicate body": 0}
     seen: set[str] = set()
     articles: list[LabelledArticle] = []
-    for path in files:
-        for attrs, inner in _REUTERS_DOC.findall(path.read_bytes().decode("latin-1")):
+    for path in sgml_files:
+        for attrs, inner in _REUTERS_DOC.findall(files.read_bytes(path).decode("latin-1")):
             attr = dict(_ATTR.findall(attrs))
             if attr.get("LEWISSPLIT") != split or attr.get("TOPICS") != "YES":
                 dropped[other_split] += 1
@@ -232,7 +233,7 @@ def load_reuters(data_dir: Path | None = None, split: str = "TEST") -> Dataset:
 
 
 def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+    data = files.read_bytes(path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -249,13 +250,13 @@ def load_bbc(data_dir: Path | None = None) -> Dataset:
     stripped (first kept, in folder and file-name order). Ids are ``folder/NNN``.
     """
     folder = _builtin_folder(data_dir, "bbc-news", "BBC News") / "raw" / "bbc"
-    files = sorted(folder.glob("*/*.txt"))
-    if not files:
+    text_files = files.list_files(folder, "*/*.txt")
+    if not text_files:
         raise DatasetNotFoundError(f"BBC News: no */NNN.txt files in {folder}")
     dropped = {"duplicate body": 0}
     seen: set[str] = set()
     articles: list[LabelledArticle] = []
-    for path in files:
+    for path in text_files:
         title, _, rest = _read_text(path).partition("\n")
         body = rest.strip()
         digest = hashlib.md5(body.encode("utf-8")).hexdigest()
@@ -286,13 +287,13 @@ _CORPUS_HINT = (
 
 def _existing(path: str | Path, what: str) -> Path:
     path = Path(path)
-    if not path.is_file():
+    if not files.is_file(path):
         raise DatasetNotFoundError(f"{what} file not found: {path}")
     return path
 
 
 def _lines(path: Path, error: type[MalformedInputError]) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8-sig") as handle:
+    with files.open_text(path) as handle:
         number = 0
         try:
             for number, line in enumerate(handle, start=1):
@@ -411,7 +412,7 @@ PAIRS_HEADER = ("id1", "id2", "score")
 def load_pairs(path: str | Path) -> list[JudgedPair]:
     """Judged pairs from a CSV whose header names ``id1``, ``id2`` and ``score`` (other columns are ignored)."""
     path = _existing(path, "pairs")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with files.open_text(path, newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         columns = [c.strip().lower() for c in header] if header else []
@@ -462,11 +463,11 @@ def load_dataset(
     value = str(name_or_path)
     builtin = BUILTIN_NAMES.get(value.lower())
     directory = Path(data_dir) if data_dir is not None else None
-    if builtin in (REUTERS, REUTERS_TRAIN) and not Path(value).is_file():
+    if builtin in (REUTERS, REUTERS_TRAIN) and not files.is_file(Path(value)):
         dataset = load_reuters(directory, "TEST" if builtin == REUTERS else "TRAIN")
-    elif builtin == BBC and not Path(value).is_file():
+    elif builtin == BBC and not files.is_file(Path(value)):
         dataset = load_bbc(directory)
-    elif Path(value).is_file():
+    elif files.is_file(Path(value)):
         dataset = load_jsonl(value)
     elif Path(value).suffix or os.sep in value or "/" in value:
         raise DatasetNotFoundError(f"corpus file not found: {value}")

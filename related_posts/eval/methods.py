@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import sparse
 
+from . import files
 from .errors import UnknownMethodError
 from .metrics import Ids
 
@@ -326,14 +327,14 @@ def encode_cached(recommender: Any, part: str, texts: list[str], progress: bool 
     digest = hashlib.sha1("\n".join(texts).encode("utf-8")).hexdigest()[:10]
     model = recommender.store.model()
     cache = Path(f"{recommender.store.path}.{part}-{digest}.npy")
-    if recommender.store.path != ":memory:" and cache.exists():
-        cached = np.load(cache)
-        if cached.shape[0] == len(texts) and (model is None or cached.shape[1] == model[1]):
-            return cached.astype(np.float32, copy=False)
+    cached = files.load_array(cache) if recommender.store.path != ":memory:" else None
+    if cached is not None and cached.ndim == 2 and cached.shape[0] == len(texts) and (
+            model is None or cached.shape[1] == model[1]):
+        return cached.astype(np.float32, copy=False)
     vectors = np.asarray(recommender.embedder.encode(texts, batch_size=32, progress=progress),
                          dtype=np.float32)
     if recommender.store.path != ":memory:":
-        np.save(cache, vectors)
+        files.save_array(cache, vectors)
     return vectors
 
 

@@ -20,8 +20,9 @@ List-quality metrics describe the lists themselves, whatever the judgements say.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,6 +30,9 @@ import numpy as np
 Numbers = Sequence[float] | np.ndarray
 #: Item indices: a list or a numpy vector.
 Ids = Sequence[int] | np.ndarray
+
+#: Ranking cutoffs always reported (the list length ``k`` is added to them).
+CUTOFFS = (1, 5, 10)
 
 #: Cosine similarity at or above which two items of one list count as near-duplicates.
 NEAR_DUPLICATE_COSINE = 0.95
@@ -89,22 +93,93 @@ def reciprocal_rank(gains: Numbers) -> float:
     return 1.0 / (found[0] + 1) if found.size else 0.0
 
 
-def ranking_metrics(
-    gains: Numbers, ideal_gains: Numbers, n_relevant: int, ks: Sequence[int]
-) -> dict[str, float]:
-    """Every ranking metric of one query, keyed like results.json (``p@5``, ``ndcg@5``, ...).
+@dataclass(frozen=True)
+class Measure:
+    """One ranking measure: its key, how it is shown, what it means and how it is computed.
 
-    MAP and MRR are taken over the deepest cutoff in ``ks``.
+    ``MEASURES`` is the one list of them: results.json keys, per_query.csv columns, report
+    columns and definitions, the CLI summary and help all derive from it, so a new measure
+    is one entry here.
+    """
+
+    name: str  #: key prefix in results.json (``p`` gives ``p@5``)
+    heading: str  #: column title in the report (``P`` gives ``P@5``)
+    definition: str  #: one line for the report and ``--help``; ``{depth}`` is the deepest cutoff
+    compute: Callable[[Numbers, Numbers, int, int], float]  #: (gains, ideal gains, R, cutoff) -> value
+    at_cutoff: bool = True  #: reported at every cutoff (``p@1, p@5``) or once at the deepest (``map``)
+    at_depth_in_summary: bool = False  #: the summary shows it at the deepest cutoff, not at k
+
+    def key(self, cutoff: int) -> str:
+        """The results.json key of this measure at ``cutoff`` (ignored for depth-wide measures)."""
+        return f"{self.name}@{cutoff}" if self.at_cutoff else self.name
+
+    def keys(self, cutoffs: Sequence[int]) -> list[str]:
+        """Every key this measure has for ``cutoffs``."""
+        return [self.key(c) for c in cutoffs] if self.at_cutoff else [self.name]
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure("p", "P", "share of the top k that shares at least one label with the article (or has a "
+            "positive qrels grade); empty slots count as not relevant",
+            lambda gains, ideal, n_relevant, k: precision_at_k(gains, k)),
+    Measure("ndcg", "nDCG", "gains are the Jaccard overlap of label sets (or the qrels grade), log2 "
+            "discount; the ideal is the k best gains among all other articles",
+            lambda gains, ideal, n_relevant, k: ndcg_at_k(gains, ideal, k)),
+    Measure("map", "MAP", "mean average precision within the top {depth}, normalised by min(R, {depth})",
+            lambda gains, ideal, n_relevant, k: average_precision(gains, n_relevant, k), at_cutoff=False),
+    Measure("mrr", "MRR", "mean reciprocal rank of the first relevant item within the top {depth}",
+            lambda gains, ideal, n_relevant, k: reciprocal_rank(np.asarray(gains)[:k]), at_cutoff=False),
+    Measure("recall", "recall", "relevant items in the top k over all R relevant articles",
+            lambda gains, ideal, n_relevant, k: recall_at_k(gains, n_relevant, k), at_depth_in_summary=True),
+)
+_BY_NAME = {measure.name: measure for measure in MEASURES}
+
+
+def measure_of(key: str) -> Measure:
+    """The measure a results.json key belongs to (``ndcg@5`` -> nDCG); KeyError if none."""
+    return _BY_NAME[key.split("@", 1)[0]]
+
+
+def heading_of(key: str) -> str:
+    """The report's title for a key: ``ndcg@5`` -> ``nDCG@5``, ``map`` -> ``MAP``."""
+    name, at, cutoff = key.partition("@")
+    return _BY_NAME[name].heading + at + cutoff
+
+
+def measure_keys(cutoffs: Sequence[int]) -> list[str]:
+    """Every ranking key for ``cutoffs``, measure by measure (the per_query.csv column order)."""
+    return [key for measure in MEASURES for key in measure.keys(cutoffs)]
+
+
+def summary_keys(k: int, cutoffs: Sequence[int]) -> list[str]:
+    """One key per measure: at the list length ``k``, or the deepest cutoff where a measure says so."""
+    depth = max(cutoffs)
+    return [measure.key(depth if measure.at_depth_in_summary else k) for measure in MEASURES]
+
+
+def definitions(depth: int) -> dict[str, str]:
+    """Each measure's heading and its definition for an evaluation whose deepest cutoff is ``depth``."""
+    return {measure.heading: measure.definition.format(depth=depth) for measure in MEASURES}
+
+
+def ranking_metrics(gains: Numbers, ideal_gains: Numbers, n_relevant: int, ks: Sequence[int]) -> dict[str, float]:
+    """Every ranking measure of one query, keyed like results.json (``p@5``, ``ndcg@5``, ``map``, ...).
+
+    Args:
+        gains: the gain of each listed item, best-ranked first.
+        ideal_gains: the gains of the best possible list (any order).
+        n_relevant: R, the number of relevant articles for this query.
+        ks: the cutoffs; depth-wide measures (MAP, MRR) are taken over the deepest.
+
+    Returns:
+        One value per key of :func:`measure_keys`.
     """
     depth = max(ks)
-    row: dict[str, float] = {}
-    for k in ks:
-        row[f"p@{k}"] = precision_at_k(gains, k)
-        row[f"ndcg@{k}"] = ndcg_at_k(gains, ideal_gains, k)
-        row[f"recall@{k}"] = recall_at_k(gains, n_relevant, k)
-    row["map"] = average_precision(gains, n_relevant, depth)
-    row["mrr"] = reciprocal_rank(list(gains)[:depth])
-    return row
+    return {
+        measure.key(cutoff): measure.compute(gains, ideal_gains, n_relevant, cutoff)
+        for measure in MEASURES
+        for cutoff in (ks if measure.at_cutoff else [depth])
+    }
 
 
 # -- list quality ------------------------------------------------------------------------------

@@ -14,19 +14,19 @@ Files written into the output folder:
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import io
 import json
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # imported for types only: the runner imports this module lazily
-    from .runner import EvaluationResult
+from . import files
+from .metrics import definitions, heading_of, measure_keys, summary_keys
+from .results import EvaluationResult
 
 N_EXAMPLES = 3
 SIGNIFICANCE_LEVEL = 0.05
@@ -47,18 +47,17 @@ QUALITY_COLUMNS = [
 
 def write_report(result: EvaluationResult, out: str | Path) -> dict[str, Path]:
     """Write results.json, per_query.csv, report.md and report.html into ``out``; return their paths."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = files.make_folder(Path(out))
     paths = {
         "json": out / "results.json",
         "per_query": out / "per_query.csv",
         "markdown": out / "report.md",
         "html": out / "report.html",
     }
-    paths["json"].write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    files.write_text(paths["json"], json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     write_per_query(result, paths["per_query"])
-    paths["markdown"].write_text(render_markdown(result), encoding="utf-8")
-    paths["html"].write_text(render_html(result), encoding="utf-8")
+    files.write_text(paths["markdown"], render_markdown(result))
+    files.write_text(paths["html"], render_html(result))
     return paths
 
 
@@ -66,16 +65,14 @@ def write_per_query(result: EvaluationResult, path: Path) -> None:
     """One row per (method, query): the query's id, labels and every ranking metric."""
     methods = list(result.methods.values())
     keys = list(methods[0].per_query) if methods else []
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["method", "query_id", "labels", *keys, "latency_ms"])
-        for method in methods:
-            for position, query in enumerate(result.queries):
-                writer.writerow(
-                    [method.name, result.ids[query], "|".join(result.labels[query])]
-                    + [f"{method.per_query[key][position]:.6f}" for key in keys]
-                    + [f"{method.latency_ms[query]:.4f}"]
-                )
+    rows = (
+        [method.name, result.ids[query], "|".join(result.labels[query])]
+        + [f"{method.per_query[key][position]:.6f}" for key in keys]
+        + [f"{method.latency_ms[query]:.4f}"]
+        for method in methods
+        for position, query in enumerate(result.queries)
+    )
+    files.write_csv(path, ["method", "query_id", "labels", *keys, "latency_ms"], rows)
 
 
 # -- tables, shared by markdown and html ---------------------------------------------------------
@@ -94,9 +91,9 @@ def _fmt(value: Any, digits: int = 3) -> str:
 def ranking_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]:
     """Headline columns first (P@k, nDCG@k at the list length), then every other cutoff."""
     k = result.k
-    keys = [f"p@{k}", f"ndcg@{k}", "map", "mrr", f"recall@{max(result.ks)}"]
-    keys += [f"{m}@{c}" for c in result.ks for m in ("p", "ndcg", "recall") if f"{m}@{c}" not in keys]
-    header = ["method", *[_heading(key) for key in keys]]
+    keys = summary_keys(k, result.ks)
+    keys += [key for key in measure_keys(result.ks) if key not in keys]
+    header = ["method", *[heading_of(key) for key in keys]]
     rows = []
     best = {key: max((m.summary.get(key) or 0.0) for m in result.methods.values()) for key in keys}
     for method in result.methods.values():
@@ -107,10 +104,6 @@ def ranking_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]
             cells.append(f"**{text}**" if value is not None and value == best[key] and len(result.methods) > 1 else text)
         rows.append(cells)
     return header, rows
-
-
-def _heading(key: str) -> str:
-    return {"map": "MAP", "mrr": "MRR"}.get(key, key.replace("ndcg", "nDCG").replace("p@", "P@"))
 
 
 def quality_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]:
@@ -268,13 +261,7 @@ def _context_lines(result: EvaluationResult) -> list[str]:
     ]
 
 
-DEFINITIONS = """\
-- **P@k**: share of the top k that shares at least one label with the article (or has a positive qrels grade).
-- **nDCG@k**: gains are the Jaccard overlap of label sets (or the qrels grade), log2 discount; the ideal is the k
-  best gains among all other articles.
-- **MAP / MRR**: average precision (normalised by min(R, depth)) and reciprocal rank of the first relevant
-  item, within the top {depth}.
-- **recall@k**: relevant items in the top k over all relevant articles.
+LIST_DEFINITIONS = """\
 - **coverage**: share of the catalogue shown in at least one list; **intra-list sim.**: mean pairwise cosine
   of a list's items (model vectors); **near-dup pairs**: share of item pairs in a list with cosine ≥ 0.95;
   **abstention**: share of articles given fewer than k items; **exposure Gini**: inequality of how often each
@@ -283,6 +270,12 @@ DEFINITIONS = """\
 - Significance: paired randomisation test (sign flips) on per-query {headline} against the best baseline, and a
   bootstrap 95% interval of the mean difference. `*` marks methods that are not baselines.
 """
+
+
+def _definitions(result: EvaluationResult) -> str:
+    """The report's definitions: the ranking measures from the registry, then the list-quality ones."""
+    ranking = "".join(f"- **{heading}**: {text}.\n" for heading, text in definitions(max(result.ks)).items())
+    return ranking + LIST_DEFINITIONS.format(headline=result.headline)
 
 
 def render_markdown(result: EvaluationResult) -> str:
@@ -315,7 +308,7 @@ def render_markdown(result: EvaluationResult) -> str:
                     for i, item in enumerate(example[key], start=1)
                 ]
                 parts.append("")
-    parts += ["## Definitions", "", DEFINITIONS.format(depth=max(result.ks), headline=result.headline)]
+    parts += ["## Definitions", "", _definitions(result)]
     parts.append("Plots are in report.html; per-query rows in per_query.csv; the summary in results.json.\n")
     return "\n".join(parts)
 
@@ -489,7 +482,7 @@ def render_html(result: EvaluationResult) -> str:
     shown = _html_examples(result)
     if shown:
         sections += ["<h2>Examples</h2>", shown]
-    definitions = DEFINITIONS.format(depth=max(result.ks), headline=result.headline)
+    definitions = _definitions(result)
     items = "".join(
         f"<li>{_markdownish(item.replace(chr(10) + '  ', ' '))}</li>" for item in definitions.strip().split("\n- ")
     )

@@ -13,7 +13,6 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,121 +21,32 @@ import numpy as np
 from ..article import vector_model_id
 from ..recommend import Recommender
 from ..recommend.embed import Embedder
+from . import files
 from .datasets import Dataset, attach_pairs, attach_qrels, load_dataset, sample
 from .errors import NoJudgementsError, StoreMismatchError
 from .judgements import Judgements, LabelJudgements, QrelsJudgements
 from .methods import DEFAULT_METHODS, Corpus, Method, Ranking, encode_cached, make_method
 from .metrics import (
+    CUTOFFS,
     catalogue_coverage,
     correlations,
     gini,
     intra_list_similarity,
     mean,
+    measure_keys,
     near_duplicate_pairs,
     ranking_metrics,
 )
+from .report import write_report
+from .results import EvaluationResult, MethodResult
 from .significance import N_RESAMPLES, best_of, compare_with_reference
 
-#: Ranking cutoffs always reported (the list length ``k`` is added to them).
-CUTOFFS = (1, 5, 10)
 #: Queries whose full score rows feed the relevant / non-relevant score distributions.
 DISTRIBUTION_QUERIES = 100
 #: At most this many non-relevant scores are kept per method for the distribution plot.
 DISTRIBUTION_CAP = 50_000
 
 Progress = Callable[..., Iterable]
-
-
-@dataclass
-class MethodResult:
-    """Everything measured for one method.
-
-    ``per_query`` holds one value per evaluated query (aligned with
-    ``EvaluationResult.queries``) for every ranking metric; ``lists`` holds every article's
-    list (the catalogue, not only queries) to ``depth``; ``latency_ms`` the time of each
-    article's ``rank`` call.
-    """
-
-    name: str
-    description: str
-    baseline: bool
-    summary: dict[str, float | None]
-    per_query: dict[str, np.ndarray]
-    lists: list[Ranking]
-    latency_ms: np.ndarray
-    fit_s: float
-    rank_s: float
-    curves: dict[str, list[float]] = field(default_factory=dict)
-    per_label: dict[str, float] = field(default_factory=dict)
-    score_samples: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-@dataclass
-class EvaluationResult:
-    """The outcome of :func:`run_evaluation`, written out by :mod:`related_posts.eval.report`."""
-
-    dataset: str
-    source: str
-    judged_by: str
-    ids: list[str]
-    titles: list[str]
-    labels: list[tuple[str, ...]]
-    queries: np.ndarray
-    ks: tuple[int, ...]
-    k: int
-    model_id: str
-    store_path: str
-    methods: dict[str, MethodResult]
-    significance: dict[str, Any]
-    default_method: str | None
-    dropped: dict[str, int]
-    timings: dict[str, float]
-    n_pairs: int = 0
-    seed: int = 0
-
-    @property
-    def n_articles(self) -> int:
-        return len(self.ids)
-
-    @property
-    def n_queries(self) -> int:
-        return int(self.queries.size)
-
-    @property
-    def headline(self) -> str:
-        """The metric the methods are ranked and tested on: nDCG at the list length."""
-        return f"ndcg@{self.k}"
-
-    def to_json(self) -> dict[str, Any]:
-        """The results.json document (schema of issue 4, lowercase metric keys)."""
-        return {
-            "dataset": self.dataset,
-            "source": self.source,
-            "n_articles": self.n_articles,
-            "n_queries": self.n_queries,
-            "judged_by": self.judged_by,
-            "k": self.k,
-            "cutoffs": list(self.ks),
-            "model": self.model_id,
-            "seed": self.seed,
-            "n_pairs": self.n_pairs,
-            "methods": {name: _rounded(m.summary) for name, m in self.methods.items()},
-            "default_method": self.default_method,
-            "significance": self.significance,
-            "dropped": self.dropped,
-            "timings_s": {key: round(value, 3) for key, value in self.timings.items()},
-            "store": self.store_path,
-            "notes": {
-                "map": f"mean average precision over the top {max(self.ks)}, normalised by min(R, {max(self.ks)})",
-                "mrr": f"reciprocal rank of the first relevant item within the top {max(self.ks)}",
-                "list_quality": f"coverage, intra_list_similarity, near_duplicate_share, abstention_rate and "
-                f"exposure_gini are measured on every article's list of length k={self.k}",
-            },
-        }
-
-
-def _rounded(summary: dict[str, float | None]) -> dict[str, float | None]:
-    return {key: (None if value is None else round(float(value), 6)) for key, value in summary.items()}
 
 
 def _quiet(iterable: Iterable, **_: Any) -> Iterable:
@@ -290,8 +200,7 @@ def evaluate_method(
             curves["p"][i] += row[f"p@{cutoff}"]
         for label in judgements.groups(int(q)):
             per_label_sum.setdefault(label, []).append(row[f"ndcg@{k}"])
-    keys = [f"{m}@{c}" for m in ("p", "ndcg", "recall") for c in ks] + ["map", "mrr"]
-    per_query = {key: np.array([r[key] for r in rows], dtype=np.float64) for key in keys}
+    per_query = {key: np.array([r[key] for r in rows], dtype=np.float64) for key in measure_keys(ks)}
     if queries.size:
         curves = {name: [v / queries.size for v in values] for name, values in curves.items()}
     summary: dict[str, float | None] = {
@@ -421,8 +330,7 @@ def run_evaluation(
     data = sample(data, limit, seed)
     timings["load"] = time.perf_counter() - started
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = files.make_folder(Path(out))
     started = time.perf_counter()
     recommender = Recommender(db, model=model, embedder=embedder) if db is not None else None
     if recommender is None:
@@ -490,8 +398,6 @@ def run_evaluation(
         seed=seed,
     )
     if write:
-        from .report import write_report
-
         # results.json carries the evaluation time; writing the report itself is not in it.
         timings["total"] = time.perf_counter() - clock
         write_report(result, out)
