@@ -201,7 +201,15 @@ _HASHING = re.compile(r"hashing(?:-bow)?(?:-(\d+))?")
 
 
 def load_embedder(name_or_path: str | None = None) -> Embedder:
-    """The embedder for a model name or path; ``hashing`` or ``hashing-bow-N`` give the fake."""
+    """The embedder for a model name or path.
+
+    Args:
+        name_or_path: a sentence-transformers model name or local folder (None: the packaged
+            default); ``hashing`` or ``hashing-bow-N`` give the model-free fake.
+
+    Returns:
+        An :class:`Embedder`; a real model is loaded here, so a missing one fails at once.
+    """
     name = name_or_path or DEFAULT_MODEL
     match = _HASHING.fullmatch(name)
     if match:

@@ -96,12 +96,19 @@ def parse_document(text: str | bytes, format: str | None = None,
                    filename: str | None = None) -> Document:
     """Parse a page in any supported format (``text``, ``markdown``, ``html``, ``json``).
 
-    ``text`` may be bytes (decoded with :func:`decode_page`). ``filename`` picks the
-    format by extension when ``format`` is not given and names the page in errors.
+    Args:
+        text: the page, as text or as bytes (decoded with :func:`decode_page`).
+        format: one of ``FORMATS``; None detects it from ``filename`` and the content.
+        filename: picks the format by extension when ``format`` is not given, and names
+            the page in errors.
 
-    Raises :class:`ParseError` (a :class:`ValueError`): :class:`BinaryDataError` for data
-    that is not text, :class:`NoArticleError` for a page without article text (empty,
-    only a related-posts tail, only links), :class:`UnknownFormatError`.
+    Returns:
+        The :class:`Document`: title, body, the tail found (if any) and warnings.
+
+    Raises:
+        ParseError: (a :class:`ValueError`) :class:`BinaryDataError` for data that is not
+            text, :class:`NoArticleError` for a page without article text (empty, only a
+            related-posts tail, only links), :class:`UnknownFormatError`.
     """
     warnings: list[str] = []
     if isinstance(text, (bytes, bytearray)):
@@ -129,8 +136,13 @@ def parse_records(text: str | bytes, filename: str | None = None
                   ) -> Iterator[tuple[str, Document | ParseError]]:
     """Each record of a JSON Lines file (or a JSON array, or ``{"articles": [...]}``).
 
-    Yields ``(location, document or error)`` with locations such as ``file:3`` (line) or
-    ``file[2]`` (array index), so one bad record does not stop the others.
+    Args:
+        text: the file, as text or bytes (decoded with :func:`decode_page`).
+        filename: names the records in locations and errors.
+
+    Yields:
+        ``(location, document or error)`` with locations such as ``file:3`` (line) or
+        ``file[2]`` (array index), so one bad record does not stop the others.
     """
     where = _where(filename)
     warnings: list[str] = []

@@ -27,7 +27,15 @@ def decode_page(data: bytes, filename: str | None = None) -> tuple[str, list[str
     page that is mostly UTF-8 with some stray bytes (mixed encodings), those bytes are
     read as Windows-1252; else all of it is. UTF-16 with a BOM is accepted.
 
-    Raises :class:`BinaryDataError` for images, archives and other binary data.
+    Args:
+        data: the page's bytes.
+        filename: names the page in warnings and errors.
+
+    Returns:
+        ``(text, warnings)``: the decoded text and one line for every guess made.
+
+    Raises:
+        BinaryDataError: for images, archives and other binary data.
     """
     where = _where(filename)
     for magic, what in _MAGIC:
