@@ -58,11 +58,16 @@ def _method_list(ctx: click.Context, param: click.Parameter, value: str) -> list
 @click.option("--model", default=None,
               help="sentence-transformers model name or local folder (default all-MiniLM-L6-v2, "
               "packaged, offline); 'hashing' gives the model-free fake.")
+@click.option("--trec-out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write a TREC run file per method (METHOD.run: qid Q0 docid rank score tag) and "
+              "qrels.txt (integer grades proportional to the gains) into this folder, for trec_eval or "
+              "ir_measures.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout.")
 def eval_command(dataset: str, data_dir: Path | None, qrels: Path | None, pairs: Path | None,
                  methods: list[str], limit: int | None, seed: int, k: int, out: Path,
-                 db: Path | None, model: str | None, quiet: bool, as_json: bool) -> None:
+                 db: Path | None, model: str | None, trec_out: Path | None, quiet: bool,
+                 as_json: bool) -> None:
     """Evaluate related lists against a labelled corpus, side by side with baselines.
 
     Writes OUT/report.md, a self-contained OUT/report.html with plots, OUT/results.json and
@@ -78,7 +83,7 @@ def eval_command(dataset: str, data_dir: Path | None, qrels: Path | None, pairs:
     try:
         result = run_evaluation(
             dataset, out=out, methods=methods, data_dir=data_dir, qrels=qrels, pairs=pairs,
-            limit=limit, seed=seed, k=k, db=db, model=model, progress=not quiet,
+            limit=limit, seed=seed, k=k, db=db, model=model, progress=not quiet, trec_out=trec_out,
         )
     except RelatedPostsError as exc:
         raise click.ClickException(str(exc)) from None

@@ -8,6 +8,7 @@ article itself is never a candidate.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -43,6 +44,14 @@ class Judgements(Protocol):
         """The labels the query belongs to (for per-label breakdowns); may be empty."""
         ...
 
+    def grades(self, query: int) -> dict[int, int]:
+        """Integer TREC grades of every relevant article, each proportional to its gain.
+
+        nDCG is unchanged by scaling one query's gains, and P and AP only ask whether a
+        grade is positive, so TREC tools reproduce the metrics from these grades exactly.
+        """
+        ...
+
 
 class LabelJudgements:
     """Gain = Jaccard overlap of label sets; relevant = at least one label in common.
@@ -64,6 +73,7 @@ class LabelJudgements:
             (np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(n, max(len(vocabulary), 1))
         )
         sizes = np.asarray(incidence.sum(axis=1)).ravel()
+        self._incidence, self._sizes = incidence, sizes
         width = min(depth, max(n - 1, 0))
         self._ideal = np.zeros((n, width))
         self._n_relevant = np.zeros(n, dtype=np.int64)
@@ -97,6 +107,15 @@ class LabelJudgements:
 
     def groups(self, query: int) -> tuple[str, ...]:
         return tuple(sorted(self.labels[query]))
+
+    def grades(self, query: int) -> dict[int, int]:
+        # Gain = shared / union, so shared * (lcm of the unions / union) is an exact integer grade.
+        shared = np.asarray((self._incidence[query] @ self._incidence.T).todense()).ravel().astype(np.int64)
+        shared[query] = 0
+        rows = np.flatnonzero(shared)
+        unions = (self._sizes[query] + self._sizes[rows] - shared[rows]).astype(np.int64)
+        scale = math.lcm(*(int(u) for u in set(unions.tolist()))) if rows.size else 1
+        return {int(r): int(s) * (scale // int(u)) for r, s, u in zip(rows, shared[rows], unions)}
 
 
 class QrelsJudgements:
@@ -135,3 +154,10 @@ class QrelsJudgements:
 
     def groups(self, query: int) -> tuple[str, ...]:
         return self._labels[query] if self._labels is not None else ()
+
+    def grades(self, query: int) -> dict[int, int]:
+        # TREC grades are integers and are kept as given; fractional ones (our qrels reader
+        # accepts them) are scaled by a million, which keeps them positive and proportional.
+        row = self._gains.get(query, {})
+        scale = 1 if all(gain.is_integer() for gain in row.values()) else 1_000_000
+        return {item: max(1, round(gain * scale)) for item, gain in row.items()}

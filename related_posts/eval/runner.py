@@ -40,6 +40,7 @@ from .metrics import (
 from .report import write_report
 from .results import EvaluationResult, MethodResult
 from .significance import N_RESAMPLES, best_of, compare_with_reference
+from .trec import write_trec
 
 #: Queries whose full score rows feed the relevant / non-relevant score distributions.
 DISTRIBUTION_QUERIES = 100
@@ -116,6 +117,9 @@ class _NoQueries:
 
     def groups(self, query: int) -> tuple[str, ...]:
         return ()
+
+    def grades(self, query: int) -> dict[int, int]:
+        return {}
 
 
 def ingest(dataset: Dataset, recommender: Recommender, progress: Progress) -> tuple[Dataset, np.ndarray, dict[str, int]]:
@@ -305,6 +309,7 @@ def run_evaluation(
     progress: bool = False,
     write: bool = True,
     n_resamples: int = N_RESAMPLES,
+    trec_out: str | Path | None = None,
 ) -> EvaluationResult:
     """Evaluate ``methods`` on a labelled corpus and write the report into ``out``.
 
@@ -312,7 +317,8 @@ def run_evaluation(
     :class:`Dataset`. ``db`` is the store used for every method (default: a store per
     corpus and model inside ``out``, so a second run skips encoding). ``embedder`` overrides
     ``model`` (tests pass a fake). With ``write`` the report files (report.md, report.html,
-    results.json, per_query.csv) are written to ``out``.
+    results.json, per_query.csv) are written to ``out``; with ``trec_out`` a TREC run file
+    per method and the qrels the metrics used (see :mod:`.trec`) are written there.
     """
     clock = time.perf_counter()
     timings: dict[str, float] = {}
@@ -397,6 +403,8 @@ def run_evaluation(
         n_pairs=0 if pair_arrays is None else int(pair_arrays[0].size),
         seed=seed,
     )
+    if trec_out is not None:
+        write_trec(result, judgements, trec_out)
     if write:
         # results.json carries the evaluation time; writing the report itself is not in it.
         timings["total"] = time.perf_counter() - clock
