@@ -20,6 +20,7 @@ from .recommend.recommender import DB_ENV, DEFAULT_DB, Recommender
 from .recommend.refresh import NEIGHBOUR_MODES
 from .recommend.render import RenderOptions
 from .sources import FieldMap, expand_paths, read_file
+from .terminal import PROGRESS_ENV, progress_wanted
 
 
 class _Group(click.Group):
@@ -58,15 +59,24 @@ k_option = click.option("--k", "-k", default=5, show_default=True, type=click.In
                          help="Number of related items per article.")
 
 
-def progress(quiet: bool):
-    """A tqdm factory writing to stderr (rate and ETA included); silent when quiet.
+def forced_progress() -> bool:
+    """Whether ``related-posts --progress`` asked for bars even off a terminal."""
+    context = click.get_current_context(silent=True)
+    return bool(context and context.find_root().params.get("force_progress"))
 
+
+def progress(quiet: bool):
+    """A tqdm factory writing to stderr (rate and ETA included), drawn only on a terminal.
+
+    Silent with ``--quiet`` and when stderr is not a terminal (see :mod:`related_posts.terminal`).
     Used both to wrap an iterable and as ``progress(total=..., desc=..., unit=...)``.
     """
     from tqdm import tqdm
 
+    disable = not progress_wanted(quiet, forced_progress())
+
     def make_bar(iterable=None, **options):
-        return tqdm(iterable, file=sys.stderr, disable=quiet, leave=False, **options)
+        return tqdm(iterable, file=sys.stderr, disable=disable, leave=False, **options)
 
     return make_bar
 
@@ -77,7 +87,10 @@ def echo_json(value: Any) -> None:
 
 @click.group(cls=_Group)
 @click.version_option(package_name="related-posts")
-def cli() -> None:
+@click.option("--progress", "force_progress", is_flag=True, envvar=PROGRESS_ENV,
+              help=f"Draw progress bars even when stderr is not a terminal (also ${PROGRESS_ENV}=1); "
+              "by default they appear on a terminal only.")
+def cli(force_progress: bool) -> None:
     """Replace unrelated "Related Posts" tails with articles that are really related.
 
     Typical use: ingest a site's articles into a SQLite store, refresh every article's
@@ -396,6 +409,34 @@ def articles(db: str, as_json: bool) -> None:
     else:
         for article_id, title in rows:
             click.echo(f"{article_id}\t{title}")
+
+
+@cli.command("datasette-metadata")
+@db_option
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the JSON here instead of stdout.")
+def datasette_metadata_command(db: str, output: str | None) -> None:
+    """Print a Datasette metadata.json for browsing the store.
+
+    It describes every table and the related_lists view (one row per link, with both
+    articles' titles and urls) and adds canned queries: an article's list (?id=...),
+    articles nobody links to, and lists shorter than k. The store is brought up to the
+    current schema first, so that the view exists. Then:
+
+    \b
+      related-posts datasette-metadata --db site.db -o metadata.json
+      datasette site.db --metadata metadata.json
+    """
+    from .store import Store
+    from .store.datasette import datasette_metadata
+
+    _require_store(db)
+    Store(db).close()  # migrates: an older store gains the view
+    text = json.dumps(datasette_metadata(Path(db).stem), ensure_ascii=False, indent=2)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
 
 
 @cli.command()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 
 import click
@@ -142,3 +143,27 @@ def test_refresh_exclusions_are_saved_and_kept_by_later_refreshes(runner, tmp_pa
                               "--reset-ranking").output)
     assert reset["recomputed"] == 8
     assert {"war-2", "war-3"} <= related_ids("war-1")
+
+
+def test_progress_bars_only_on_a_terminal_or_when_asked(runner, site, tmp_path):
+    records, _ = site
+    for name in ("piped.db", "forced.db"):
+        invoke(runner, "ingest", records, "--db", tmp_path / name, "--model", "hashing", "-q")
+    piped = runner.invoke(cli, ["refresh", "--db", str(tmp_path / "piped.db")], catch_exceptions=False)
+    assert piped.exit_code == 0 and "\r" not in piped.stderr  # stderr is a pipe, as in cron: no frames
+    forced = runner.invoke(cli, ["--progress", "refresh", "--db", str(tmp_path / "forced.db")],
+                           catch_exceptions=False)
+    assert forced.exit_code == 0 and "\r" in forced.stderr
+
+
+def test_progress_rule():
+    from related_posts.terminal import progress_wanted
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert progress_wanted(False, stream=Terminal()) is True
+    assert progress_wanted(True, stream=Terminal()) is False
+    assert progress_wanted(False, stream=io.StringIO()) is False
+    assert progress_wanted(False, forced=True, stream=io.StringIO()) is True

@@ -16,7 +16,7 @@ PACKAGE = Path(related_posts.__file__).parent
 #: Bottom first. A module may import modules of its own group and of lower layers;
 #: groups on one layer do not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("related_posts.article",),
+    ("related_posts.article", "related_posts.terminal"),
     ("related_posts.errors",),
     ("related_posts.recommend.parse", "related_posts.store"),
     ("related_posts.recommend",),

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ..errors import RelatedPostsError
+from ..terminal import progress_wanted
 from .datasets import DATA_ENV
 from .methods import DEFAULT_METHODS, METHODS
 from .metrics import CUTOFFS, MEASURES, summary_keys
@@ -79,11 +80,14 @@ def eval_command(dataset: str, data_dir: Path | None, qrels: Path | None, pairs:
     """
     from .runner import run_evaluation  # keeps `related-posts --help` fast
 
+    root = click.get_current_context().find_root()
+    forced = bool(root.params.get("force_progress"))
     started = time.perf_counter()
     try:
         result = run_evaluation(
             dataset, out=out, methods=methods, data_dir=data_dir, qrels=qrels, pairs=pairs,
-            limit=limit, seed=seed, k=k, db=db, model=model, progress=not quiet, trec_out=trec_out,
+            limit=limit, seed=seed, k=k, db=db, model=model, progress=progress_wanted(quiet, forced),
+            trec_out=trec_out,
         )
     except RelatedPostsError as exc:
         raise click.ClickException(str(exc)) from None
