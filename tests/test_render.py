@@ -275,3 +275,48 @@ def test_json_round_trip(items, related, indent):
 def test_render_tail_alone_is_what_goes_between_prefix_and_suffix():
     doc = parse_text("T\n\nBody.\n\nRelated Posts\n\nOld\n\nTeaser...\n")
     assert doc.prefix + render_tail(doc, ITEMS) + doc.suffix == rewrite(doc, ITEMS)
+
+
+HOSTILE = [
+    "[click](javascript:alert(1))",
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    "**bold** _it_ `code` ~~gone~~",
+    "a | b | c",
+    "![x](https://evil.example/p.png)",
+    "Tom & Jerry <3",
+    "back\\slash [unclosed",
+]
+
+
+@pytest.mark.parametrize("renderer", ["markdown-it", "python-markdown"])
+def test_hostile_titles_and_teasers_stay_text_in_a_markdown_tail(renderer):
+    markdown_it = pytest.importorskip("markdown_it")
+    if renderer == "markdown-it":
+        to_html = markdown_it.MarkdownIt("commonmark").enable("table").enable("strikethrough").render
+    else:
+        to_html = pytest.importorskip("markdown").markdown
+    from html.parser import HTMLParser
+
+    document = parse_text("# Post\n\nBody text of the post, long enough to be an article.\n", markdown=True)
+    items = [TailItem(text, f"teaser {text}", f"https://site.example/{i}") for i, text in enumerate(HOSTILE)]
+    page = to_html(render_tail(document, items))
+
+    class Collect(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags: list[tuple[str, dict]] = []
+            self.text = ""
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, dict(attrs)))
+
+        def handle_data(self, data):
+            self.text += data
+
+    seen = Collect()
+    seen.feed(page)
+    assert {tag for tag, _ in seen.tags} <= {"h2", "ul", "li", "a", "p"}
+    assert [attrs["href"] for tag, attrs in seen.tags if tag == "a"] == [f"https://site.example/{i}" for i in range(len(HOSTILE))]
+    for text in HOSTILE:  # every title and teaser shows as written
+        assert text in seen.text and f"teaser {text}" in seen.text

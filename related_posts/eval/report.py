@@ -17,6 +17,7 @@ import base64
 import html
 import io
 import json
+import os
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..recommend.render import markdown_text
 from . import files
 from .metrics import definitions, heading_of, measure_keys, summary_keys
 from .results import EvaluationResult
@@ -250,15 +252,27 @@ def _context_lines(result: EvaluationResult) -> list[str]:
         f"{name} {timing[f'method:{name}']:.1f} s" for name in result.methods if f"method:{name}" in timing
     )
     return [
-        f"- Corpus: **{result.dataset}**, {result.n_articles:,} articles ({result.source})",
+        f"- Corpus: **{markdown_text(result.dataset)}**, {result.n_articles:,} articles "
+        f"({markdown_text(_shown_path(result.source))})",
         f"- Queries: {result.n_queries:,} (articles with at least one relevant other article; "
         f"relevance from {result.judged_by})",
         f"- Model: {result.model_id}; list length k = {result.k}; seed {result.seed}",
         f"- Left out: {dropped}",
         f"- Time: {timing.get('total', 0):.1f} s in all (load {timing.get('load', 0):.1f} s, "
         f"store and embed {timing.get('ingest', 0):.1f} s; {per_method})",
-        f"- Store: {result.store_path}",
+        f"- Store: {markdown_text(_shown_path(result.store_path))}",
     ]
+
+
+def _shown_path(path: str) -> str:
+    """A path as the report shows it: relative to the working folder, so that a report shared
+    with others does not carry the author's folders."""
+    if path == ":memory:" or not Path(path).is_absolute():
+        return path
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive
+        return Path(path).name
 
 
 LIST_DEFINITIONS = """\
@@ -297,14 +311,16 @@ def render_markdown(result: EvaluationResult) -> str:
     if shown:
         parts += ["## Examples", ""]
         for example in shown:
-            parts += [f"### {example['title']} (`{example['id']}`, {', '.join(example['labels'])})", ""]
+            labels = markdown_text(", ".join(example["labels"]))
+            parts += [f"### {markdown_text(example['title'])} ({markdown_text(example['id'])}, {labels})", ""]
             for key, title in (("old", "Content-farm tail"), ("new", "New tail")):
                 name = example[f"{key}_method"]
                 if name is None:
                     continue
                 parts.append(f"{title} ({name}):")
                 parts += [
-                    f"{i}. {'✓' if item['shares_label'] else '✗'} {item['title']} ({', '.join(item['labels'])})"
+                    f"{i}. {'✓' if item['shares_label'] else '✗'} {markdown_text(item['title'])} "
+                    f"({markdown_text(', '.join(item['labels']))})"
                     for i, item in enumerate(example[key], start=1)
                 ]
                 parts.append("")

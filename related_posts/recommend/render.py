@@ -155,8 +155,8 @@ def _text_tail(document: Document, items: Sequence[TailItem], options: RenderOpt
             if teaser:
                 lines.extend([teaser, ""])
             continue
-        if markdown:
-            title = _md_escape(title)  # a title must not open or close a link
+        if markdown:  # page text must not open a link, emphasis or raw HTML in the tail
+            title, teaser = markdown_text(title), markdown_text(teaser)
         if style == "links" and url:
             entry = f"[{title}]({_md_url(url)})"
         else:
@@ -195,8 +195,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _md_escape(text: str) -> str:
-    return re.sub(r"([\[\]\\])", r"\\\1", text)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]])")
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;", "~": "&#126;"}
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as one line of Markdown that renders as itself: no link, emphasis, code or HTML.
+
+    Backslash-escapes what opens links, emphasis and code, and writes ``& < > | ~`` (raw
+    HTML, table cells, strike-through) as entities: CommonMark renderers and Python-Markdown
+    alike show both literally, and Python-Markdown has no backslash escape for those five.
+    Meant for text after a list marker or heading mark, not at the start of a line.
+    """
+    escaped = _MD_SPECIAL.sub(r"\\\1", _one_line(text))
+    return re.sub(r"[&<>|~]", lambda match: _MD_ENTITIES[match.group()], escaped)
 
 
 def _md_url(url: str) -> str:

@@ -146,6 +146,40 @@ def _m006_neighbourhoods(db: sqlite_utils.Database) -> None:
     )
 
 
+#: The related_lists view as this migration defines it (a later change is a new migration
+#: that drops and recreates it).
+_M007_RELATED_LISTS = """
+create view related_lists as
+select
+    r.article_id,
+    a.title as article_title,
+    a.url as article_url,
+    r.rank,
+    r.related_id,
+    b.title as related_title,
+    b.url as related_url,
+    r.score,
+    case when json_valid(r.why) then json_extract(r.why, '$.dense') end as dense,
+    case when json_valid(r.why) then json_extract(r.why, '$.lexical') end as lexical,
+    case when json_valid(r.why) then json_extract(r.why, '$.expanded') end as expanded,
+    case when json_valid(r.why) then json_extract(r.why, '$.time') end as time,
+    r.why,
+    r.model_id,
+    r.computed_at
+from related r
+join articles a on a.id = r.article_id
+join articles b on b.id = r.related_id
+"""
+
+
+def _m007_related_lists_view(db: sqlite_utils.Database) -> None:
+    # One row per link with both articles' titles and urls, for sqlite3 and Datasette
+    # users: the related table holds ids only. The score's parts are read out of ``why``
+    # (a JSON object, or NULL for links stored without them); ``why`` itself is kept as
+    # it is, which Datasette shows as JSON. The store's code never reads the view.
+    db.execute(_M007_RELATED_LISTS)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_list_state", _m002_list_state),
@@ -153,6 +187,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("004_labels", _m004_labels),
     ("005_vector_recipe", _m005_vector_recipe),
     ("006_neighbourhoods", _m006_neighbourhoods),
+    ("007_related_lists_view", _m007_related_lists_view),
 ]
 
 

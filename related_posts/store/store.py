@@ -168,7 +168,9 @@ class Store:
 
     Tables: ``articles``, ``embeddings`` (one float32 vector per article, with model id and
     dimension), ``related`` (article id, rank, related id, score, model id, time),
-    ``settings`` (the store's model) and ``_migrations``.
+    ``settings`` (the store's model) and ``_migrations``; the ``related_lists`` view joins
+    each link with both articles' titles and urls, for sqlite3 and Datasette users (see
+    ``datasette.py``).
     """
 
     def __init__(self, path: str | Path) -> None:
