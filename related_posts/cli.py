@@ -33,15 +33,21 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from None
 
 
-def db_option(function):
+def _db_option(help_text: str):
     return click.option(
         "--db",
         envvar=DB_ENV,
         default=DEFAULT_DB,
         show_default=True,
         type=click.Path(dir_okay=False),
-        help=f"SQLite store to use (created if missing). Defaults to ${DB_ENV}, then {DEFAULT_DB}.",
-    )(function)
+        help=f"{help_text} Defaults to ${DB_ENV}, then {DEFAULT_DB}.",
+    )
+
+
+#: --db on commands that write articles (the store is created if missing).
+db_option = _db_option("SQLite store to use (created if missing).")
+#: --db on commands that read or change a store that must already exist.
+existing_db_option = _db_option("SQLite store to read (must exist: create it with ingest).")
 
 
 def model_option(function):
@@ -110,7 +116,7 @@ def cli(force_progress: bool) -> None:
 @model_option
 @click.option("--field", "fields", multiple=True, metavar="NAME=COLUMN",
               help="Map a record field, e.g. --field body=content --field id=guid. "
-              "Names: id, title, body, url, published, source, lang.")
+              f"Names: {', '.join(FieldMap.__dataclass_fields__)}.")
 @json_option
 @quiet_option
 def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str, ...],
@@ -218,21 +224,30 @@ def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, neigh
 
 @cli.command()
 @click.argument("ids", nargs=-1, required=True)
-@db_option
-def remove(ids: tuple[str, ...], db: str) -> None:
+@existing_db_option
+@json_option
+def remove(ids: tuple[str, ...], db: str, as_json: bool) -> None:
     """Delete articles (unpublished or gone) from the store.
 
-    They leave every related list at once; the next refresh refills those lists.
+    They leave every related list at once (the lists that held them close ranks up);
+    the next refresh refills those lists. Exits 1 when an id was not stored.
     """
     _require_store(db)
     with Recommender(db) as rec:
+        missing = [article_id for article_id in dict.fromkeys(ids) if rec.store.get(article_id) is None]
         removed = rec.remove(ids)
-    click.echo(f"removed {removed} of {len(ids)} articles  ({db})")
+    if as_json:
+        echo_json({"removed": removed, "asked": len(set(ids)), "not_stored": missing, "db": db})
+    else:
+        click.echo(f"removed {removed} of {len(set(ids))} articles  ({db})")
+    if missing:
+        click.echo(f"not stored: {', '.join(missing)} (see: related-posts articles --db {db})", err=True)
+        sys.exit(1)
 
 
 @cli.command()
 @click.argument("article_id")
-@db_option
+@existing_db_option
 @model_option
 @k_option
 @json_option
@@ -241,6 +256,9 @@ def related(article_id: str, db: str, model: str | None, k: int, as_json: bool) 
     _require_store(db)
     with Recommender(db, model=model) as rec:
         items = rec.related(article_id, k=k)
+    if len(items) < k:
+        click.echo(f"note: {len(items)} of {k} items for {article_id}: stored lists are as long as the last "
+                   "'refresh --k', and shorter where fewer articles pass the relevance floor", err=True)
     if as_json:
         echo_json([item.to_dict() for item in items])
         return
@@ -251,7 +269,7 @@ def related(article_id: str, db: str, model: str | None, k: int, as_json: bool) 
 
 @cli.command()
 @click.argument("page", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@db_option
+@existing_db_option
 @model_option
 @k_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
@@ -365,7 +383,7 @@ def _describe_page(row: dict[str, Any], single: bool) -> str:
 
 @cli.command()
 @click.argument("pages", nargs=-1, type=click.Path(exists=True, allow_dash=True))
-@db_option
+@existing_db_option
 @model_option
 @click.option("--floor", type=float, default=None,
               help="A fixed relevance floor (cosine similarity) for every item. Default: "
@@ -397,22 +415,28 @@ def audit(pages: tuple[str, ...], db: str, model: str | None, floor: float | Non
 
 
 @cli.command()
-@db_option
+@existing_db_option
+@click.option("--search", "-s", default=None, metavar="TEXT",
+              help="Only articles whose id or title contains TEXT (case-insensitive).")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=None, help="At most N articles.")
 @json_option
-def articles(db: str, as_json: bool) -> None:
-    """List the ids and titles of the stored articles."""
+def articles(db: str, search: str | None, limit: int | None, as_json: bool) -> None:
+    """List the stored articles: id and title (with --json also url, published, labels)."""
     _require_store(db)
+    needle = search.casefold() if search else None
     with Recommender(db) as rec:
-        rows = [(a.id, a.title) for a in rec.store.articles()]
+        found = [a for a in rec.store.articles()
+                 if needle is None or needle in a.id.casefold() or needle in a.title.casefold()][:limit]
     if as_json:
-        echo_json([{"id": i, "title": t} for i, t in rows])
+        echo_json([{"id": a.id, "title": a.title, "url": a.url, "published": a.published,
+                    "labels": list(a.labels)} for a in found])
     else:
-        for article_id, title in rows:
-            click.echo(f"{article_id}\t{title}")
+        for article in found:
+            click.echo(f"{article.id}\t{article.title}")
 
 
 @cli.command("datasette-metadata")
-@db_option
+@existing_db_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the JSON here instead of stdout.")
 def datasette_metadata_command(db: str, output: str | None) -> None:
@@ -445,7 +469,8 @@ def datasette_metadata_command(db: str, output: str | None) -> None:
 @model_option
 @k_option
 @quiet_option
-def demo(db: str | None, model: str | None, k: int, quiet: bool) -> None:
+@json_option
+def demo(db: str | None, model: str | None, k: int, quiet: bool, as_json: bool) -> None:
     """Run the whole pipeline on the bundled corpus and rewrite a content-farm page.
 
     Ingests the demo articles, computes their related lists, then shows the page's
@@ -461,6 +486,14 @@ def demo(db: str | None, model: str | None, k: int, quiet: bool) -> None:
             audit = rec.score_tail(document)
             rewritten = rec.rewrite(page, format="text", k=k)
             new_items = rec.related_for_document(document, k)
+        if as_json:
+            echo_json({
+                "store": path if db else None, "articles": report.added + report.updated + report.unchanged,
+                "lists": refreshed.lists, "model": rec.embedder.model_id, "page_title": document.title,
+                "before": [{"title": old.title, "url": old.url, "score": round(score, 6)} for old, score in audit],
+                "after": [item.to_dict() for item in new_items], "rewritten": rewritten,
+            })
+            return
         click.echo(f"Demo store {path if db else '(temporary)'}: {report.added + report.updated + report.unchanged} "
                    f"articles, {refreshed.lists} related lists, model {rec.embedder.model_id}.\n")
         click.echo(f"BEFORE: the tail this page was served with ('{document.title}')")

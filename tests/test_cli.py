@@ -50,8 +50,10 @@ def test_ingest_refresh_related_rewrite(runner, site, tmp_path):
     assert json.loads(again.output)["unchanged"] == 8
     result = invoke(runner, "refresh", "--db", db, "--k", "3", "--json", "-q")
     assert json.loads(result.output)["lists"] == 8
-    listing = json.loads(invoke(runner, "related", "war-1", "--db", db, "--json").output)
+    shown = invoke(runner, "related", "war-1", "--db", db, "--json")
+    listing = json.loads(shown.stdout)
     assert [set(row) >= {"id", "title", "score", "url", "rank"} for row in listing] == [True] * 3
+    assert "3 of 5 items for war-1" in shown.stderr  # asked for 5, the lists were refreshed with --k 3
     assert {row["id"] for row in listing[:2]} == {"war-2", "war-3"}
     page = tmp_path / "page.txt"
     page.write_text("Kursk drones\n\nDrones hit the front line near Kursk.\n\nRead More\n\nUnrelated\n\nTeaser...\n")
@@ -167,3 +169,44 @@ def test_progress_rule():
     assert progress_wanted(True, stream=Terminal()) is False
     assert progress_wanted(False, stream=io.StringIO()) is False
     assert progress_wanted(False, forced=True, stream=io.StringIO()) is True
+
+
+def test_remove_closes_ranks_reports_json_and_fails_on_unknown_ids(runner, site):
+    records, db = site
+    invoke(runner, "ingest", records, "--db", db, "--model", "hashing", "-q")
+    invoke(runner, "refresh", "--db", db, "--k", "3", "-q")
+    before = json.loads(invoke(runner, "related", "war-1", "--db", db, "--json", "-k", "3").stdout)
+    gone = before[0]["id"]
+    done = runner.invoke(cli, ["remove", gone, "--db", db, "--json"])
+    assert done.exit_code == 0 and json.loads(done.stdout) == {"removed": 1, "asked": 1, "not_stored": [], "db": db}
+    after = json.loads(invoke(runner, "related", "war-1", "--db", db, "--json", "-k", "3").stdout)
+    assert [row["id"] for row in after] == [row["id"] for row in before[1:]]
+    assert [row["rank"] for row in after] == [1, 2]  # no gap where the removed link was
+    missing = runner.invoke(cli, ["remove", "no-such-post", "--db", db])
+    assert missing.exit_code == 1 and "not stored: no-such-post" in missing.stderr
+
+
+def test_articles_search_limit_and_json(runner, site):
+    records, db = site
+    invoke(runner, "ingest", records, "--db", db, "--model", "hashing", "-q")
+    found = json.loads(invoke(runner, "articles", "--db", db, "--search", "WAR", "--limit", "2", "--json").stdout)
+    assert len(found) == 2 and all("war" in row["id"] for row in found)
+    assert set(found[0]) == {"id", "title", "url", "published", "labels"}
+    assert found[0]["url"]
+
+
+def test_db_help_is_true_per_command():
+    assert "created if missing" in runner_help("ingest") and "must exist" in runner_help("related")
+    assert "labels" in runner_help("ingest")
+
+
+def runner_help(command: str) -> str:
+    return " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
+
+
+def test_demo_json(runner):
+    shown = runner.invoke(cli, ["demo", "--model", "hashing", "--json", "-q"], catch_exceptions=False)
+    assert shown.exit_code == 0
+    document = json.loads(shown.stdout)
+    assert document["lists"] == document["articles"] > 0 and len(document["after"]) == 5
+    assert document["before"] and document["rewritten"].startswith(document["page_title"])

@@ -283,10 +283,11 @@ class Recommender:
         """
         links = self.store.related(article_id, limit=k)
         if links:
+            # Ranks are positions: a link removed since the last refresh leaves no gap.
             return [
-                RelatedItem(link.rank, link.id, link.title, link.url, link.score,
+                RelatedItem(rank, link.id, link.title, link.url, link.score,
                             make_teaser(link.lead), json.loads(link.why) if link.why else None)
-                for link in links
+                for rank, link in enumerate(links, start=1)
             ]
         article = self.store.get(article_id)
         if article is None:
