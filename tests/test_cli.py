@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import click
 import pytest
@@ -210,3 +211,9 @@ def test_demo_json(runner):
     document = json.loads(shown.stdout)
     assert document["lists"] == document["articles"] > 0 and len(document["after"]) == 5
     assert document["before"] and document["rewritten"].startswith(document["page_title"])
+
+
+def test_the_readme_shows_every_command():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in cli.commands if f"related-posts {name}" not in readme]
+    assert missing == []

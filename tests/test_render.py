@@ -320,3 +320,26 @@ def test_hostile_titles_and_teasers_stay_text_in_a_markdown_tail(renderer):
     assert [attrs["href"] for tag, attrs in seen.tags if tag == "a"] == [f"https://site.example/{i}" for i in range(len(HOSTILE))]
     for text in HOSTILE:  # every title and teaser shows as written
         assert text in seen.text and f"teaser {text}" in seen.text
+
+
+@pytest.mark.parametrize("url", [
+    "javascript:alert(1)", "JaVaScRiPt:alert(1)", "&#106;avascript:alert(1)", "javascript&#58;alert(1)",
+    "\u00a0javascript:alert(1)", "\u3000javascript:alert(1)", "java\tscript:alert(1)", "\u200bjavascript:x",
+    "data:text/html;base64,PHNjcmlwdD4=", "vbscript:msgbox(1)", "http://[unbalanced", 42,
+])
+def test_one_url_policy_drops_dangerous_urls_in_every_format(url):
+    assert safe_url(url) is None
+    item = TailItem("Title", "Teaser", url)  # type: ignore[arg-type]
+    markdown = parse_text("# Post\n\nBody text of the post, long enough to be an article.\n", markdown=True)
+    assert "](" not in render_tail(markdown, [item])
+    record = parse_json(json.dumps({"title": "Post", "body": "Body text of the post, long enough."}))
+    assert json.loads(rewrite(record, [item]))["related"][0]["url"] is None
+    assert "href" not in render_html_block([item])
+
+
+def test_kept_urls_are_written_so_that_they_read_back_the_same():
+    assert safe_url(" https://site.example/a b\n") == "https://site.example/a%20b"  # one line, one URL
+    document = parse_text("# Post\n\nBody text of the post, long enough to be an article.\n", markdown=True)
+    tail = render_tail(document, [TailItem("T", "", "/search?a=1&copy=2")])
+    markdown_it = pytest.importorskip("markdown_it")
+    assert 'href="/search?a=1&amp;copy=2"' in markdown_it.MarkdownIt("commonmark").render(tail)

@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ..article import TailItem
 from .parse import Document
@@ -212,27 +212,50 @@ def markdown_text(text: str) -> str:
 
 
 def _md_url(url: str) -> str:
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    # Markdown decodes entities in a link's destination: "&" is written as one, so that
+    # "&copy=1" stays a query parameter; parentheses and angle brackets would end it.
+    return (url.replace("&", "&amp;").replace("(", "%28").replace(")", "%29")
+            .replace("<", "%3C").replace(">", "%3E"))
 
 
 def _text_url(url: str | None) -> str | None:
     """A URL safe to print in a text or Markdown tail (which may later become HTML)."""
-    safe = safe_url(url)
-    return safe.replace(" ", "%20") if safe else None
+    return safe_url(url)
 
 
 # -- HTML ------------------------------------------------------------------------------------
 
 
-def safe_url(url: str | None) -> str | None:
-    """``url`` if it is http(s) or relative; ``None`` for ``javascript:``, ``data:`` and the like."""
-    if not url:
+#: Schemes a link in a tail may have; anything else (javascript:, data:, vbscript:...) is dropped.
+ALLOWED_SCHEMES = ("", "http", "https", "mailto")
+# Characters a browser skips or a renderer drops inside a URL: whitespace (Unicode too),
+# C0/C1 controls, zero-width and bidirectional marks, the byte-order mark.
+_INVISIBLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+")
+
+
+def safe_url(url: object) -> str | None:
+    """The one URL policy of every tail format: ``url`` if it is http(s), mailto or relative.
+
+    The scheme is checked on what a browser or Markdown renderer would read: entities
+    decoded (``&#106;avascript:``), invisible and space characters removed wherever they
+    are (``\u00a0javascript:``, ``java\tscript:``). The URL returned is the one given,
+    trimmed, with any space or control character inside percent-encoded, so that no output
+    format can read it back as something else or as more than one line. ``None`` for
+    anything else, a URL that does not parse, or a value that is not a string.
+    """
+    if not isinstance(url, str):
         return None
-    cleaned = re.sub(r"[\x00-\x20\x7f]+", "", url)  # browsers ignore these inside a scheme
-    if not cleaned:
+    trimmed = _INVISIBLE.sub(" ", url).strip()
+    probe = _INVISIBLE.sub("", html.unescape(trimmed))
+    if not probe:
         return None
-    scheme = urlsplit(cleaned).scheme.lower()
-    return url.strip() if scheme in ("", "http", "https") else None
+    try:
+        scheme = urlsplit(probe).scheme.lower()
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return None
+    if scheme not in ALLOWED_SCHEMES:
+        return None
+    return _INVISIBLE.sub(lambda match: quote(match.group(), safe=""), trimmed)
 
 
 def render_html_block(items: Sequence[TailItem], heading: str = DEFAULT_HEADING,
@@ -266,6 +289,7 @@ def _json_entries(items: Sequence[TailItem], scores: Sequence[float] | None
     related = []
     for index, item in enumerate(items):
         entry = item.to_dict()
+        entry["url"] = safe_url(item.url)  # JSON consumers put it in an href as is
         if scores:
             entry["score"] = round(float(scores[index]), 4)
         related.append(entry)
