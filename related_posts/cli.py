@@ -126,7 +126,8 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
     PATHS are .txt/.md/.html pages (first line or '# heading' is the title) and
     .json/.jsonl/.csv records with id, title, body (or text), url, published fields.
     Folders recurse. Unchanged articles are skipped; changed ones are updated and
-    re-embedded. Bad files and records are reported and skipped.
+    re-embedded. Bad files and records are reported and skipped; the exit status is 1
+    when every input was skipped (nothing was read), else 0.
     """
     try:
         field_map = FieldMap.from_pairs(fields)
@@ -140,11 +141,13 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
         report = rec.add(articles)
     if as_json:
         echo_json(report.to_dict())
-        return
-    click.echo(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-               f"skipped {len(report.skipped)}  ({db})")
-    for skipped in report.skipped:
-        click.echo(f"  skipped {skipped}", err=True)
+    else:
+        click.echo(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                   f"skipped {len(report.skipped)}  ({db})")
+        for skipped in report.skipped:
+            click.echo(f"  skipped {skipped}", err=True)
+    if report.skipped and not (report.added or report.updated or report.unchanged):
+        sys.exit(1)
 
 
 @cli.command()

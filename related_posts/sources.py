@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from urllib.parse import urlsplit
 
 from .article import Article, Skipped, TailItem
 from .errors import InputError
-from .recommend.parse import parse_document
+from .recommend.parse import ParseError, load_json, parse_document
 
 PAGE_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".html", ".htm"}
 RECORD_SUFFIXES = {".json", ".jsonl", ".ndjson", ".csv"}
@@ -171,8 +170,37 @@ def record_to_article(record: Mapping[str, Any], location: str, fields: FieldMap
         value = record.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        return str(value).strip()
+        if isinstance(value, str):
+            return value.strip()
+        if name == fields.id and isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # numeric ids (WordPress post IDs) are common and unambiguous
+        raise _FieldTypeError(name, value)
 
+    try:
+        return _record_article(record, location, fields, field)
+    except _FieldTypeError as exc:
+        return Skipped(location, f"field '{exc.name}' must be a string"
+                       + (" or an integer" if exc.name == fields.id else "")
+                       + f", got {_json_type(exc.value)}; nothing from this record was stored")
+
+
+def _text(value: object) -> str:
+    """A tail item's field as text: strings as they are, anything else dropped."""
+    return value if isinstance(value, str) else ""
+
+
+class _FieldTypeError(Exception):
+    def __init__(self, name: str, value: object) -> None:
+        self.name, self.value = name, value
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _record_article(record: Mapping[str, Any], location: str, fields: FieldMap,
+                    field: Any) -> Article | Skipped:
     found = ", ".join(sorted(record)) or "none"
     title = field(fields.title)
     body = field(fields.body) or (field("text") if fields.body == "body" else None)
@@ -205,7 +233,7 @@ def record_to_article(record: Mapping[str, Any], location: str, fields: FieldMap
         source=field(fields.source) or location.rsplit(":", 1)[0],
         lang=field(fields.lang),
         tail=tuple(
-            TailItem(str(t.get("title", "")), str(t.get("teaser", "")), t.get("url"))
+            TailItem(_text(t.get("title")), _text(t.get("teaser")), _text(t.get("url")) or None)
             for t in tail if isinstance(t, dict)
         ) if isinstance(tail, list) else (),
         labels=tuple(dict.fromkeys(str(x).strip() for x in labels or () if str(x).strip())),
@@ -218,10 +246,9 @@ def jsonl_records(text: str, location: str, fields: FieldMap) -> Iterator[Articl
             continue
         here = f"{location}:{number}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Skipped(here, f"invalid JSON ({exc.msg} at column {exc.colno}); "
-                          "each line must be one JSON object")
+            record = load_json(line, here, "each line must be one JSON object")
+        except ParseError as exc:
+            yield Skipped(here, exc.reason)
             continue
         if not isinstance(record, dict):
             yield Skipped(here, f"expected a JSON object, got {type(record).__name__}")
@@ -231,11 +258,9 @@ def jsonl_records(text: str, location: str, fields: FieldMap) -> Iterator[Articl
 
 def _json_records(text: str, location: str, fields: FieldMap) -> Iterator[Article | Skipped]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        yield Skipped(f"{location}:{exc.lineno}", f"invalid JSON ({exc.msg} at column "
-                      f"{exc.colno}); expected an object, a list of objects, or "
-                      "{\"articles\": [...]}")
+        data = load_json(text, location, "expected an object, a list of objects, or {\"articles\": [...]}")
+    except ParseError as exc:
+        yield Skipped(location, exc.reason)
         return
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]

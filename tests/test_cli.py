@@ -217,3 +217,11 @@ def test_the_readme_shows_every_command():
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     missing = [name for name in cli.commands if f"related-posts {name}" not in readme]
     assert missing == []
+
+
+def test_an_ingest_where_every_input_was_skipped_fails(runner, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "title": 3, "body": "B"}\nnot json\n')
+    result = runner.invoke(cli, ["ingest", str(bad), "--db", str(tmp_path / "s.db"), "--model", "hashing", "-q"])
+    assert result.exit_code == 1 and "skipped 2" in result.stdout
+    assert "field 'title' must be a string" in result.stderr

@@ -104,3 +104,45 @@ def test_labels_come_from_a_list_or_a_comma_separated_field(tmp_path):
                              "or a comma-separated string, got int")
     [mapped] = read_sources([tmp_path / "b.csv"], fields=FieldMap.from_pairs(["labels=tags"]))
     assert mapped.labels == ("sport", "promo")
+
+
+HOSTILE_JSON = {
+    "deep.json": "[" * 100_000 + "]" * 100_000,
+    "huge-int.json": '{"id": "n", "title": "T", "body": "B", "views": ' + "9" * 5000 + "}",
+    "surrogate.json": '{"id": "s", "title": "Bad \\ud800 title", "body": "Body text"}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_JSON))
+def test_unreadable_json_is_one_skip_and_the_batch_goes_on(tmp_path, name):
+    bad = tmp_path / name
+    bad.write_text(HOSTILE_JSON[name], encoding="utf-8")
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"id": "ok", "title": "Fine", "body": "A body of text."}\n', encoding="utf-8")
+    found = list(read_sources([bad, good]))
+    skipped = [item for item in found if isinstance(item, Skipped)]
+    assert [item.location for item in skipped] == [str(bad)]
+    assert "\n" not in skipped[0].reason and len(skipped[0].reason) < 200
+    assert [item.id for item in found if not isinstance(item, Skipped)] == ["ok"]
+
+
+@pytest.mark.parametrize("record, field, kind", [
+    ({"id": "a", "title": "T", "body": {"x": 1}}, "body", "an object"),
+    ({"id": "a", "title": 12, "body": "B"}, "title", "a number"),
+    ({"id": "a", "title": ["T"], "body": "B"}, "title", "a list"),
+    ({"id": True, "title": "T", "body": "B"}, "id", "a boolean"),
+    ({"id": "a", "title": "T", "body": "B", "url": 5}, "url", "a number"),
+])
+def test_fields_of_the_wrong_type_are_refused_by_name(tmp_path, record, field, kind):
+    path = tmp_path / "records.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (skip,) = list(read_sources([path]))
+    assert isinstance(skip, Skipped)
+    assert f"field '{field}' must be a string" in skip.reason and f"got {kind}" in skip.reason
+
+
+def test_numeric_ids_are_kept_and_odd_tail_fields_dropped(tmp_path):
+    path = tmp_path / "records.jsonl"
+    path.write_text(json.dumps({"id": 7, "title": "T", "body": "B", "related": [{"title": "x", "url": 3}]}) + "\n")
+    (article,) = list(read_sources([path]))
+    assert article.id == "7" and article.tail[0].url is None

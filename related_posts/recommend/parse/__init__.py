@@ -37,6 +37,7 @@ from .document import (
     FORMATS,
     BinaryDataError,
     Document,
+    InvalidJsonError,
     NoArticleError,
     ParseError,
     TailLayout,
@@ -44,7 +45,7 @@ from .document import (
     _where,
 )
 from .html import LARGE_PAGE, RELATED_BLOCK_MARKERS, TRAFILATURA_OPTIONS, build_tree, parse_html
-from .records import parse_json
+from .records import load_json, parse_json
 from .text import (
     MAX_TAIL_LINE,
     MAX_TITLE,
@@ -61,9 +62,9 @@ from .text import (
 __all__ = [
     "FORMATS", "LARGE_PAGE", "MAX_TAIL_LINE", "MAX_TITLE", "RELATED_BLOCK_MARKERS",
     "STRONG_HEADINGS", "TAIL_HEADINGS", "TRAFILATURA_OPTIONS", "WEAK_HEADINGS",
-    "BinaryDataError", "Document", "NoArticleError", "ParseError", "TailLayout",
+    "BinaryDataError", "Document", "InvalidJsonError", "NoArticleError", "ParseError", "TailLayout",
     "UnknownFormatError", "build_tree", "decode_page", "detect_format", "is_tail_heading",
-    "markdown_to_text", "normalise_heading", "parse_document", "parse_html", "parse_json",
+    "load_json", "markdown_to_text", "normalise_heading", "parse_document", "parse_html", "parse_json",
     "parse_records", "parse_tail_items", "parse_text",
 ]
 
@@ -151,9 +152,12 @@ def parse_records(text: str | bytes, filename: str | None = None
     stripped = text.lstrip()
     if stripped.startswith(("[", "{")):
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
+            data = load_json(text, where, "expected JSON Lines, a JSON array or {\"articles\": [...]}")
+        except InvalidJsonError:
             data = None  # not one JSON value: read it as JSON Lines below
+        except ParseError as exc:  # one JSON value that cannot be read at all
+            yield where, exc
+            return
         if isinstance(data, dict) and isinstance(data.get("articles"), list):
             data = data["articles"]
         if isinstance(data, list):

@@ -25,6 +25,10 @@ class BinaryDataError(ParseError):
     """Bytes that are not text (an image, an archive, a PDF...)."""
 
 
+class InvalidJsonError(ParseError):
+    """Text that is not JSON where JSON was expected (a syntax error)."""
+
+
 class NoArticleError(ParseError):
     """A page in which no article text was found (only a tail, only links, empty)."""
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...article import TailItem
-from .document import Document, ParseError, _where
+from .document import Document, InvalidJsonError, ParseError, _where
 from .text import _newline_of
 
 # -- JSON ------------------------------------------------------------------------------------
@@ -21,6 +21,44 @@ _ITEM_TITLE_KEYS = ("title", "headline", "name")
 _ITEM_URL_KEYS = ("url", "link", "href", "permalink")
 _ITEM_TEASER_KEYS = ("teaser", "excerpt", "summary", "description", "snippet")
 _JSON_WS = re.compile(r"[ \t\n\r]*")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def load_json(text: str, where: str, expected: str) -> Any:
+    """``json.loads`` with every way it can fail as one :class:`ParseError` naming ``where``.
+
+    Besides syntax errors: nesting deeper than Python's recursion limit, numbers over
+    Python's 4,300-digit limit, and lone UTF-16 surrogates (``"\\ud800"``), which parse
+    but cannot be stored or printed as UTF-8. ``expected`` says what would be valid.
+    """
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidJsonError(where, f"invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+                               f"{expected}") from None
+    except RecursionError:
+        raise ParseError(where, f"JSON nested too deeply to read; {expected}") from None
+    except ValueError:  # int digits limit
+        raise ParseError(where, f"a number in the JSON is over 4,300 digits long; {expected}") from None
+    if "\\u" in text and _has_surrogate(value):
+        raise ParseError(where, "a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), "
+                         "which is not Unicode text; write the character itself or a valid pair")
+    return value
+
+
+def _has_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def parse_json(text: str, *, filename: str | None = None) -> Document:
@@ -33,11 +71,7 @@ def parse_json(text: str, *, filename: str | None = None) -> Document:
     where a ``"related"`` key is inserted.
     """
     where = _where(filename)
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(where, f"invalid JSON ({exc.msg} at line {exc.lineno}, column "
-                         f"{exc.colno}); expected one object with 'title' and 'body'") from None
+    record = load_json(text, where, "expected one object with 'title' and 'body'")
     if isinstance(record, list):
         raise ParseError(where, f"holds a list of {len(record)} records; a page is one object "
                          "(use parse on the file to read every record, or ingest it)")
