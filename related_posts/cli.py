@@ -295,7 +295,7 @@ def rewrite(page: str, db: str, model: str | None, k: int, fmt: str | None, head
     with Recommender(db, model=model) as rec:
         result = rec.rewrite(text, format=fmt, filename=page, k=k, options=options)
     if output:
-        Path(output).write_text(result, encoding="utf-8")
+        _write_output(output, result)
     else:
         click.echo(result, nl=False)
 
@@ -461,7 +461,7 @@ def datasette_metadata_command(db: str, output: str | None) -> None:
     Store(db).close()  # migrates: an older store gains the view
     text = json.dumps(datasette_metadata(Path(db).stem), ensure_ascii=False, indent=2)
     if output:
-        Path(output).write_text(text + "\n", encoding="utf-8")
+        _write_output(output, text + "\n")
     else:
         click.echo(text)
 
@@ -507,6 +507,24 @@ def demo(db: str | None, model: str | None, k: int, quiet: bool, as_json: bool) 
             click.echo(f"  {new.score:5.2f}  {new.title}")
         click.echo("\n" + "=" * 78 + "\nThe rewritten page:\n" + "=" * 78)
         click.echo(rewritten, nl=False)
+
+
+def _write_output(output: str, text: str) -> None:
+    """Write ``-o`` atomically (a temporary file, then a rename): a failed write keeps the old file."""
+    target = Path(output)
+    if not target.parent.is_dir():
+        raise click.ClickException(f"cannot write {output}: folder {target.parent} does not exist; create it first")
+    written: Path | None = None
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=target.parent,
+                                         prefix=f".{target.name}.", delete=False) as handle:
+            written = Path(handle.name)
+            handle.write(text)
+        written.replace(target)
+    except OSError as exc:
+        if written is not None:
+            written.unlink(missing_ok=True)
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 def _require_store(db: str) -> None:

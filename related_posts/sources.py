@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 
 from .article import Article, Skipped, TailItem
 from .errors import InputError
-from .recommend.parse import ParseError, load_json, parse_document
+from .recommend.parse import ParseError, decode_page, load_json, parse_document
 
 PAGE_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".html", ".htm"}
 RECORD_SUFFIXES = {".json", ".jsonl", ".ndjson", ".csv"}
@@ -92,8 +91,12 @@ def read_file(path: Path, root: Path, fields: FieldMap) -> Iterator[Article | Sk
         yield Skipped(location, f"unsupported file type '{suffix or '(none)'}'; valid: "
                       + ", ".join(sorted(SUFFIXES)))
         return
-    data = path.read_bytes()
-    text = decode(data, location, html=suffix in (".html", ".htm"))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # unreadable (permissions), a folder named like a file, gone meanwhile
+        yield Skipped(location, f"cannot read the file ({exc.strerror or exc})")
+        return
+    text = decode(data, location)
     if isinstance(text, Skipped):
         yield text
         return
@@ -110,25 +113,14 @@ def read_file(path: Path, root: Path, fields: FieldMap) -> Iterator[Article | Sk
         yield from _csv_records(text, location, fields)
 
 
-def decode(data: bytes, location: str, *, html: bool = False) -> str | Skipped:
-    """Bytes to text: UTF-8 (BOM allowed); an HTML page may declare another charset."""
-    if b"\x00" in data[:8192]:
-        return Skipped(location, "binary file (contains NUL bytes); expected UTF-8 text")
+def decode(data: bytes, location: str) -> str | Skipped:
+    """Bytes to text by the parse package's one decoder (:func:`decode_page`), as ``parse``
+    reads them: UTF-8, else a declared charset, else a repair of mixed or Windows-1252 bytes."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if html:
-            declared = re.search(rb"charset=[\"']?([A-Za-z0-9_-]+)", data[:4096])
-            if declared:
-                try:
-                    return data.decode(declared.group(1).decode("ascii"))
-                except (LookupError, UnicodeDecodeError):
-                    pass
-        return Skipped(
-            location,
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02X} at offset {exc.start}); "
-            "re-save the file as UTF-8, e.g. iconv -f latin1 -t utf-8",
-        )
+        text, _ = decode_page(data, location)
+    except ParseError as exc:  # binary data
+        return Skipped(location, exc.reason)
+    return text
 
 
 def page_to_article(text: str, path: Path, root: Path) -> Article | Skipped:

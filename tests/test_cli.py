@@ -225,3 +225,31 @@ def test_an_ingest_where_every_input_was_skipped_fails(runner, tmp_path):
     result = runner.invoke(cli, ["ingest", str(bad), "--db", str(tmp_path / "s.db"), "--model", "hashing", "-q"])
     assert result.exit_code == 1 and "skipped 2" in result.stdout
     assert "field 'title' must be a string" in result.stderr
+
+
+def test_rewrite_into_a_missing_folder_is_a_one_line_error(runner, site, tmp_path):
+    records, db = site
+    invoke(runner, "ingest", records, "--db", db, "--model", "hashing", "-q")
+    page = tmp_path / "page.txt"
+    page.write_text("Title\n\nA body about the war and the talks.\n")
+    result = runner.invoke(cli, ["rewrite", str(page), "--db", db, "-o", str(tmp_path / "nope" / "out.txt")])
+    assert result.exit_code == 1 and "folder" in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_unreadable_files_and_unknown_charsets_are_skips(tmp_path):
+    from related_posts.sources import read_sources
+
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "odd.html").write_bytes(b'<meta charset="undefined"><h1>Caf\xe9</h1><p>' + b"Body text here. " * 5 + b"</p>")
+    (folder / "locked.md").write_text("# Locked\n\nBody.\n")
+    (folder / "locked.md").chmod(0)
+    found = list(read_sources([folder]))
+    (folder / "locked.md").chmod(0o644)
+    titles = {getattr(item, "title", None) for item in found}
+    assert "Café" in titles  # decoded by the fallback, not a UnicodeError
+    locked = [item for item in found if getattr(item, "location", "").endswith("locked.md")]
+    import os
+    if os.geteuid() != 0:  # root reads any file
+        assert locked and "cannot read the file" in locked[0].reason

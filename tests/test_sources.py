@@ -50,8 +50,7 @@ def test_bad_field_mapping_names_the_valid_names():
     "name, content, location, reason",
     [
         ("empty.txt", b"   \n", "empty.txt", "empty file"),
-        ("bin.txt", b"\x00\x01\x02abc", "bin.txt", "binary file"),
-        ("latin.txt", "Caf\u00e9 prices\n\nbody".encode("latin-1"), "latin.txt", "not valid UTF-8 (byte 0xE9 at offset 3)"),
+        ("bin.txt", b"\x00\x01\x02abc", "bin.txt", "binary data"),
         ("bad.jsonl", b'{"id": "ok", "title": "T", "body": "B"}\n{"id": broken\n', "bad.jsonl:2", "invalid JSON"),
         ("rows.csv", b"id,title,body\nr1,,B\n", "rows.csv:2", "missing required field 'title'"),
         ("noid.jsonl", b'{"title": "T", "body": "B"}\n', "noid.jsonl:1", "no 'id' or 'url' field"),
@@ -146,3 +145,14 @@ def test_numeric_ids_are_kept_and_odd_tail_fields_dropped(tmp_path):
     path.write_text(json.dumps({"id": 7, "title": "T", "body": "B", "related": [{"title": "x", "url": 3}]}) + "\n")
     (article,) = list(read_sources([path]))
     assert article.id == "7" and article.tail[0].url is None
+
+
+def test_ingest_reads_a_latin_1_page_as_parse_does(tmp_path):
+    from related_posts.recommend.parse import parse_document
+
+    data = "Caf\u00e9 prices\n\nThe caf\u00e9 raised its prices again this week.".encode("latin-1")
+    (tmp_path / "latin.txt").write_bytes(data)
+    (article,), skipped = _read(tmp_path)
+    parsed = parse_document(data, filename="latin.txt")
+    assert skipped == [] and (article.title, article.body) == (parsed.title, parsed.body) == (
+        "Caf\u00e9 prices", "The caf\u00e9 raised its prices again this week.")

@@ -69,7 +69,7 @@ def decode_page(data: bytes, filename: str | None = None) -> tuple[str, list[str
             text = data.decode(declared)
             _check_not_binary(text, filename)
             return text, warnings
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeError):  # unknown or broken codec names too
             warnings.append(f"{where}: declared charset '{declared}' does not decode it; "
                             "guessed instead")
     text, stray = _decode_mixed(data)
