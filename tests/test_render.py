@@ -343,3 +343,11 @@ def test_kept_urls_are_written_so_that_they_read_back_the_same():
     tail = render_tail(document, [TailItem("T", "", "/search?a=1&copy=2")])
     markdown_it = pytest.importorskip("markdown_it")
     assert 'href="/search?a=1&amp;copy=2"' in markdown_it.MarkdownIt("commonmark").render(tail)
+
+
+def test_a_heading_with_line_breaks_cannot_add_lines_to_a_text_tail():
+    document = parse_text("Post\n\nBody text of the post, long enough to be an article.\n")
+    options = RenderOptions(heading="Related\nhttps://evil.example\r\nInjected")
+    assert options.heading == "Related https://evil.example Injected"
+    tail = render_tail(document, [TailItem("One", "", "https://site.example/1")], options)
+    assert "Related https://evil.example Injected" in tail.splitlines()

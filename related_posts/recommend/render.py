@@ -51,6 +51,9 @@ class RenderOptions:
     max_items: int | None = None
 
     def __post_init__(self) -> None:
+        if self.heading is not None and self.heading != _one_line(self.heading):
+            # A heading is one line: a line break in it would add lines to a text tail.
+            object.__setattr__(self, "heading", _one_line(self.heading))
         if self.teaser_chars < 0:
             raise ValueError(f"teaser_chars must be 0 or more, got {self.teaser_chars}")
         if self.max_items is not None and self.max_items < 0:
