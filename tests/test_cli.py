@@ -253,3 +253,12 @@ def test_unreadable_files_and_unknown_charsets_are_skips(tmp_path):
     import os
     if os.geteuid() != 0:  # root reads any file
         assert locked and "cannot read the file" in locked[0].reason
+
+
+def test_a_lock_path_that_is_a_folder_is_a_one_line_error(runner, site):
+    records, db = site
+    invoke(runner, "ingest", records, "--db", db, "--model", "hashing", "-q")
+    Path(f"{db}.lock").mkdir()
+    result = runner.invoke(cli, ["refresh", "--db", db, "-q"])
+    assert result.exit_code == 1 and "cannot open the refresh lock" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)

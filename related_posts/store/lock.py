@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import StoreBusyError
+from ..errors import StoreBusyError, StoreError
 
 
 @contextlib.contextmanager
@@ -26,7 +26,14 @@ def refresh_lock(db_path: str) -> Iterator[None]:
         yield
         return
     lock_path = Path(f"{db_path}.lock")
-    with open(lock_path, "a+") as handle:
+    try:
+        handle = open(lock_path, "a+")  # closed by the with below
+    except OSError as exc:
+        raise StoreError(
+            f"cannot open the refresh lock {lock_path} ({exc.strerror or exc}); it must be a file "
+            "the refresh can write: remove it if it is a folder, or check the folder's permissions"
+        ) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
