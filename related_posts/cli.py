@@ -16,6 +16,7 @@ from .eval.command import eval_command
 from .recommend.embed import DEFAULT_MODEL
 from .recommend.neighbours import APPROXIMATE_FROM
 from .recommend.parse import FORMATS, decode_page, parse_document
+from .recommend.rank import DIRECTIONS
 from .recommend.recommender import DB_ENV, DEFAULT_DB, Recommender
 from .recommend.refresh import NEIGHBOUR_MODES
 from .recommend.render import RenderOptions
@@ -150,6 +151,43 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
         sys.exit(1)
 
 
+#: Ranking options ``refresh`` takes as flags, named as the RankingOptions fields they set
+#: (``--min-score`` sets ``min_score``); the values are checked by RankingOptions itself.
+RANKING_FLAGS: tuple[tuple[str, Any, str], ...] = (
+    ("min_score", float, "A fixed floor: no link scoring below it."),
+    ("floor_quantile", float, "A floor calibrated on this site: a link must beat this quantile "
+     "(e.g. 0.999) of the scores of random pairs of its articles."),
+    ("lexical_weight", float, "Weight of the lexical score against the dense one (0: the model alone)."),
+    ("same_story", float, "Collapse links whose texts are at least this similar (0-1] into one."),
+    ("mmr", float, "Diversity: maximal marginal relevance with this lambda (1 = relevance only)."),
+    ("half_life_days", float, "Decay a score by the time between the two articles, halving every N days."),
+    ("max_age_days", float, "Drop links published more than N days before the article."),
+    ("direction", click.Choice(DIRECTIONS), "Keep only older (background) or newer (follow-up) links."),
+)
+
+
+def ranking_flags(function):
+    """The RANKING_FLAGS as click options, each saved in the store like --rerank."""
+    for name, kind, text in reversed(RANKING_FLAGS):
+        function = click.option(f"--{name.replace('_', '-')}", name, type=kind, default=None,
+                                help=text + " Saved for later refreshes.")(function)
+    return click.option("--pin", "pins", multiple=True, metavar="ID=ID1,ID2",
+                        help="Show these articles first, in order, in ID's list. Repeatable; "
+                        "saved for later refreshes.")(function)
+
+
+def _pins(values: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    pins = []
+    for value in values:
+        article_id, sep, targets = value.partition("=")
+        shown = tuple(t.strip() for t in targets.split(",") if t.strip())
+        if not sep or not article_id.strip() or not shown:
+            raise click.BadParameter(f"'{value}': expected ID=ID1,ID2 (an article id, then the ids "
+                                     "to show first)", param_hint="--pin")
+        pins.append((article_id.strip(), shown))
+    return tuple(pins)
+
+
 @cli.command()
 @db_option
 @model_option
@@ -174,6 +212,7 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
               help="Never link to articles from this source. Repeatable.")
 @click.option("--exclude-id", "exclude_ids", multiple=True, metavar="ID",
               help="Never link to this article. Repeatable.")
+@ranking_flags
 @click.option("--reset-ranking", is_flag=True,
               help="Forget the ranking options saved by earlier refreshes: back to the defaults "
               "plus the options given now.")
@@ -181,8 +220,8 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
 @quiet_option
 def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, neighbours: str,
             rerank: int | None, exclude_labels: tuple[str, ...],
-            exclude_sources: tuple[str, ...], exclude_ids: tuple[str, ...],
-            reset_ranking: bool, as_json: bool, quiet: bool) -> None:
+            exclude_sources: tuple[str, ...], exclude_ids: tuple[str, ...], pins: tuple[str, ...],
+            reset_ranking: bool, as_json: bool, quiet: bool, **flags: Any) -> None:
     """Bring every related list up to date, incrementally.
 
     Embeds new and changed articles, recomputes the lists that are due, and enters each
@@ -190,9 +229,10 @@ def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, neigh
     in batches: if a refresh is interrupted, the next one finishes it. Readers keep
     answering while it runs; a second refresh of the same store is refused.
 
-    Ranking options given here (--rerank, --exclude-*) are saved in the store and kept by
-    later refreshes and lookups until changed; an --exclude-* option replaces the saved
-    set of its kind.
+    Ranking options given here (--rerank, --exclude-*, --min-score, --floor-quantile,
+    --mmr, --pin and the others below; named as the fields of RankingOptions in Python) are
+    saved in the store and kept by later refreshes and lookups until changed; an
+    --exclude-* or --pin option replaces the saved set of its kind.
     """
     from dataclasses import replace
 
@@ -205,7 +245,13 @@ def refresh(db: str, model: str | None, k: int, full: bool, dry_run: bool, neigh
             ("exclude_ids", exclude_ids)) if values}
         if rerank is not None:
             changes["expand"] = rerank
-        rec.ranking = replace(ranking, **changes)
+        if pins:
+            changes["pins"] = _pins(pins)
+        changes.update({name: value for name, value in flags.items() if value is not None})
+        try:
+            rec.ranking = replace(ranking, **changes)
+        except ValueError as exc:  # RankingOptions checks every value
+            raise click.UsageError(str(exc)) from None
         report = rec.refresh(k=k, full=full, dry_run=dry_run, neighbours=neighbours,
                              progress=progress(quiet))
     if as_json:

@@ -262,3 +262,31 @@ def test_a_lock_path_that_is_a_folder_is_a_one_line_error(runner, site):
     result = runner.invoke(cli, ["refresh", "--db", db, "-q"])
     assert result.exit_code == 1 and "cannot open the refresh lock" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_ranking_options_are_refresh_flags_saved_in_the_store(runner, site):
+    records, db = site
+    invoke(runner, "ingest", records, "--db", db, "--model", "hashing", "-q")
+    invoke(runner, "refresh", "--db", db, "-k", "3", "-q", "--pin", "war-1=bread-1,war-3", "--mmr", "0.7")
+    listing = json.loads(invoke(runner, "related", "war-1", "--db", db, "--json", "-k", "3").stdout)
+    assert [row["id"] for row in listing[:2]] == ["bread-1", "war-3"]
+    from related_posts import Recommender
+
+    with Recommender(db) as rec:
+        assert rec.ranking.mmr == 0.7 and rec.ranking.pins == (("war-1", ("bread-1", "war-3")),)
+    invoke(runner, "refresh", "--db", db, "-k", "3", "-q", "--min-score", "0.999")
+    assert json.loads(invoke(runner, "related", "war-2", "--db", db, "--json").stdout) == []  # not pinned
+    bad = runner.invoke(cli, ["refresh", "--db", db, "--mmr", "3"])
+    assert bad.exit_code == 2 and "mmr must be in [0, 1], got 3" in bad.output
+
+
+def test_every_ranking_option_is_a_refresh_flag_or_declared_python_only():
+    import dataclasses
+
+    from related_posts.cli import RANKING_FLAGS
+    from related_posts.recommend.rank import RankingOptions
+
+    flags = {name for name, _, _ in RANKING_FLAGS} | {"k", "expand", "exclude_ids", "exclude_sources",
+                                                      "exclude_labels", "pins"}
+    python_only = {"lexical_dims", "ignore_terms", "expand_weight", "same_language"}
+    assert {field.name for field in dataclasses.fields(RankingOptions)} == flags | python_only
