@@ -73,3 +73,12 @@ def test_compare_with_reference_reports_every_other_method():
 def test_compare_refuses_unpaired_scores():
     with pytest.raises(ValueError, match="same queries"):
         compare_with_reference({"ref": [1, 2], "other": [1]}, "ref", "m", n_resamples=10)
+
+
+def test_holm_adjusts_in_order_and_stays_monotone():
+    from related_posts.eval.significance import holm
+
+    adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03, "d": 0.5})
+    assert adjusted == pytest.approx({"a": 0.04, "c": 0.09, "b": 0.09, "d": 0.5})
+    assert holm({"only": 0.2}) == {"only": 0.2}
+    assert holm({"x": 0.6, "y": 0.7}) == {"x": 1.0, "y": 1.0}

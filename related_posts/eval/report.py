@@ -119,7 +119,7 @@ def quality_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]
 
 def significance_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]:
     tests = result.significance.get("methods", {})
-    header = ["method", f"mean {result.headline}", "difference", "95% interval", "p-value", "n"]
+    header = ["method", f"mean {result.headline}", "difference", "95% interval", "p-value", "p (Holm)", "n"]
     rows = [
         [
             name,
@@ -127,6 +127,7 @@ def significance_table(result: EvaluationResult) -> tuple[list[str], list[list[s
             f"{t['mean_difference']:+.3f}",
             f"[{t['ci_low']:+.3f}, {t['ci_high']:+.3f}]",
             _fmt(t["p_value"], 4),
+            _fmt(t.get("p_holm"), 4),
             str(t["n"]),
         ]
         for name, t in tests.items()
@@ -188,7 +189,9 @@ def verdict(result: EvaluationResult) -> str:
         f"The default ({result.headline} {_fmt(test['mean'])}) {word} the best baseline, {reference} "
         f"({_fmt(best)}): difference {test['mean_difference']:+.3f}, 95% interval "
         f"[{test['ci_low']:+.3f}, {test['ci_high']:+.3f}], p = {_fmt(test['p_value'], 4)}, "
-        f"{'' if significant else 'not '}significant at 5% (paired randomisation test over {test['n']} queries)."
+        f"{'' if significant else 'not '}significant at 5% (paired randomisation test over {test['n']} queries; "
+        "this is the one comparison planned in advance, so its p is not adjusted; the table's "
+        "Holm column is the one to read for the other methods)."
     )
 
 
@@ -281,8 +284,11 @@ LIST_DEFINITIONS = """\
   **abstention**: share of articles given fewer than k items; **exposure Gini**: inequality of how often each
   article is shown (0 = even); **latency**: time per article to get its list (the default method reads the
   stored list; its ranking cost is in build s).
-- Significance: paired randomisation test (sign flips) on per-query {headline} against the best baseline, and a
-  bootstrap 95% interval of the mean difference. `*` marks methods that are not baselines.
+- Significance: paired randomisation test (sign flips) on per-query {headline} of every method against one
+  reference, the best baseline, and a bootstrap 95% interval of the mean difference. Several methods are
+  compared with the same reference, so the table also gives Holm-Bonferroni adjusted p-values; the verdict
+  (default against the best baseline) is the one comparison planned in advance. `*` marks methods that are
+  not baselines.
 """
 
 

@@ -39,7 +39,7 @@ from .metrics import (
 )
 from .report import write_report
 from .results import EvaluationResult, MethodResult
-from .significance import N_RESAMPLES, best_of, compare_with_reference
+from .significance import N_RESAMPLES, best_of, compare_with_reference, holm
 from .trec import write_trec
 
 #: Queries whose full score rows feed the relevant / non-relevant score distributions.
@@ -439,10 +439,12 @@ def _significance(results: dict[str, MethodResult], metric: str, seed: int, n_re
         {name: r.per_query[metric] for name, r in results.items()}, reference, metric,
         n_resamples=n_resamples, seed=seed,
     )
+    adjusted = holm({name: test.p_value for name, test in tests.items()})
     return {
         "metric": metric,
         "reference": reference,
         "test": f"paired randomisation (sign flips), two-sided, {n_resamples} resamples; "
-        f"95% bootstrap interval of the mean difference",
-        "methods": {name: test.to_dict() for name, test in tests.items()},
+        f"95% bootstrap interval of the mean difference; p_holm adjusts for the "
+        f"{len(tests)} comparisons with the same reference (Holm-Bonferroni)",
+        "methods": {name: {**test.to_dict(), "p_holm": adjusted[name]} for name, test in tests.items()},
     }

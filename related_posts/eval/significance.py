@@ -84,6 +84,19 @@ def bootstrap_interval(
     return float(low), float(high)
 
 
+def holm(p_values: Mapping[str, float]) -> dict[str, float]:
+    """Holm-Bonferroni adjusted p-values: with m comparisons, the i-th smallest p is
+    multiplied by (m - i + 1), made monotone and capped at 1. Controls the chance of any
+    false "significant" among all the comparisons at the level they are read at."""
+    ordered = sorted(p_values.items(), key=lambda item: item[1])
+    adjusted: dict[str, float] = {}
+    running = 0.0
+    for i, (name, p) in enumerate(ordered):
+        running = max(running, min(1.0, (len(ordered) - i) * p))
+        adjusted[name] = running
+    return adjusted
+
+
 def best_of(summaries: Mapping[str, Mapping[str, float | None]], candidates: Sequence[str], metric: str) -> str | None:
     """The candidate with the highest mean ``metric`` (first in order on ties)."""
     scored = [
