@@ -310,3 +310,12 @@ def test_every_measure_of_the_registry_reaches_every_output(result, shared: Path
     for measure in MEASURES:
         assert f"**{measure.heading}**" in markdown  # its definition
         assert f" {heading_of(measure.key(result.k))} |" in markdown  # its column
+
+
+def test_recall_is_reported_with_its_ceiling(result, shared: Path):
+    ceiling = json.loads((shared / "out" / "results.json").read_text())["recall_ceiling"]
+    assert set(ceiling) == {f"recall@{c}" for c in result.ks}
+    assert 0 < ceiling["recall@1"] < ceiling["recall@5"] <= ceiling["recall@10"] <= 1
+    for method in result.methods.values():  # no method can pass it
+        assert method.summary["recall@5"] <= ceiling["recall@5"] + 1e-9
+    assert "Recall ceiling" in (shared / "out" / "report.md").read_text()

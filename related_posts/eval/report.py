@@ -295,6 +295,10 @@ LIST_DEFINITIONS = """\
 def _definitions(result: EvaluationResult) -> str:
     """The report's definitions: the ranking measures from the registry, then the list-quality ones."""
     ranking = "".join(f"- **{heading}**: {text}.\n" for heading, text in definitions(max(result.ks)).items())
+    if result.recall_ceiling:
+        reach = ", ".join(f"recall@{c} {v:.3f}" for c, v in result.recall_ceiling.items())
+        ranking += (f"- **Recall ceiling** (the best a list of that length can reach, mean of min(R, k) / R): "
+                    f"{reach}.\n")
     return ranking + LIST_DEFINITIONS.format(headline=result.headline)
 
 

@@ -60,6 +60,8 @@ class EvaluationResult:
     timings: dict[str, float]
     n_pairs: int = 0
     seed: int = 0
+    #: The best recall@c any list of length c can reach, averaged over queries: mean of min(R, c) / R.
+    recall_ceiling: dict[int, float] = field(default_factory=dict)
 
     @property
     def n_articles(self) -> int:
@@ -87,6 +89,7 @@ class EvaluationResult:
             "model": self.model_id,
             "seed": self.seed,
             "n_pairs": self.n_pairs,
+            "recall_ceiling": {f"recall@{c}": round(v, 6) for c, v in self.recall_ceiling.items()},
             "methods": {name: _rounded(m.summary) for name, m in self.methods.items()},
             "default_method": self.default_method,
             "significance": self.significance,

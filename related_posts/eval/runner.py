@@ -401,6 +401,7 @@ def run_evaluation(
         dropped={**data.dropped, **store_dropped},
         timings=timings,
         n_pairs=0 if pair_arrays is None else int(pair_arrays[0].size),
+        recall_ceiling=_recall_ceiling(judgements, queries, ks),
         seed=seed,
     )
     if trec_out is not None:
@@ -412,6 +413,13 @@ def run_evaluation(
     else:
         timings["total"] = time.perf_counter() - clock
     return result
+
+
+def _recall_ceiling(judgements: Judgements, queries: np.ndarray, ks: tuple[int, ...]) -> dict[int, float]:
+    relevant = np.array([judgements.n_relevant(int(q)) for q in queries], dtype=np.float64)
+    if relevant.size == 0:
+        return {}
+    return {c: float((np.minimum(relevant, c) / relevant).mean()) for c in ks}
 
 
 def _model_id(model: str | None) -> str:
