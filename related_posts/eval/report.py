@@ -119,7 +119,7 @@ def quality_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]
 
 def significance_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]:
     tests = result.significance.get("methods", {})
-    header = ["method", f"mean {result.headline}", "difference", "95% interval", "p-value", "p (Holm)", "n"]
+    header = ["method", f"mean {heading_of(result.headline)}", "difference", "95% interval", "p-value", "p (Holm)", "n"]
     rows = [
         [
             name,
@@ -176,7 +176,7 @@ def verdict(result: EvaluationResult) -> str:
         return "No baseline was run, so nothing is compared."
     best = result.methods[reference].summary.get(result.headline)
     if default is None or default not in sig.get("methods", {}):
-        return f"Best baseline: {reference} ({result.headline} {_fmt(best)}). The default method was not run."
+        return f"Best baseline: {reference} ({heading_of(result.headline)} {_fmt(best)}). The default method was not run."
     test = sig["methods"][default]
     significant = test["p_value"] < SIGNIFICANCE_LEVEL
     if not significant:
@@ -186,7 +186,7 @@ def verdict(result: EvaluationResult) -> str:
     else:
         word = "is worse than"
     return (
-        f"The default ({result.headline} {_fmt(test['mean'])}) {word} the best baseline, {reference} "
+        f"The default ({heading_of(result.headline)} {_fmt(test['mean'])}) {word} the best baseline, {reference} "
         f"({_fmt(best)}): difference {test['mean_difference']:+.3f}, 95% interval "
         f"[{test['ci_low']:+.3f}, {test['ci_high']:+.3f}], p = {_fmt(test['p_value'], 4)}, "
         f"{'' if significant else 'not '}significant at 5% (paired randomisation test over {test['n']} queries; "
@@ -299,7 +299,7 @@ def _definitions(result: EvaluationResult) -> str:
         reach = ", ".join(f"recall@{c} {v:.3f}" for c, v in result.recall_ceiling.items())
         ranking += (f"- **Recall ceiling** (the best a list of that length can reach, mean of min(R, k) / R): "
                     f"{reach}.\n")
-    return ranking + LIST_DEFINITIONS.format(headline=result.headline)
+    return ranking + LIST_DEFINITIONS.format(headline=heading_of(result.headline))
 
 
 def render_markdown(result: EvaluationResult) -> str:
@@ -316,7 +316,7 @@ def render_markdown(result: EvaluationResult) -> str:
     if result.n_pairs:
         parts += [f"## Judged pairs ({result.n_pairs})", "", _md_table(*pairs_table(result)), ""]
     if any(m.per_label for m in result.methods.values()):
-        parts += [f"## {result.headline} by label", "", _md_table(*label_table(result)), ""]
+        parts += [f"## {heading_of(result.headline)} by label", "", _md_table(*label_table(result)), ""]
     shown = examples(result)
     if shown:
         parts += ["## Examples", ""]
@@ -434,7 +434,7 @@ def plot_per_label(result: EvaluationResult) -> str:
     axis.set_yticklabels(labels)
     axis.invert_yaxis()
     axis.set_xlim(0, 1)
-    axis.set_xlabel(f"mean {result.headline} of the label's articles")
+    axis.set_xlabel(f"mean {heading_of(result.headline)} of the label's articles")
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     axis.grid(axis="x", alpha=0.3)
     return _png(figure)
@@ -503,7 +503,7 @@ def render_html(result: EvaluationResult) -> str:
     if distributions:
         sections += ["<h2>Scores of relevant and non-relevant pairs</h2>", distributions]
     if any(m.per_label for m in result.methods.values()):
-        sections += [f"<h2>{html.escape(result.headline)} by label</h2>", plot_per_label(result),
+        sections += [f"<h2>{html.escape(heading_of(result.headline))} by label</h2>", plot_per_label(result),
                      _html_table(*label_table(result))]
     shown = _html_examples(result)
     if shown:
