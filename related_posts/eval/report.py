@@ -373,18 +373,45 @@ def _pyplot():
 
 
 def plot_metric_by_k(result: EvaluationResult) -> str:
+    """nDCG@k and P@k by list length, with 95% intervals at the reported cutoffs.
+
+    The y-axis is fitted to the methods being compared; the random baseline, usually far
+    below them, is drawn dashed and named in the legend with its value when it falls
+    under the axis, instead of squeezing the others into a sliver of a 0-1 scale.
+    """
     plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for method in result.methods.values():
-        for axis, key in zip(axes, ("ndcg", "p")):
+    for axis, key, title in zip(axes, ("ndcg", "p"), ("nDCG@k", "P@k")):
+        compared = [m for m in result.methods.values() if m.name != "random" and m.curves.get(key)]
+        shown = [v for m in compared for v in m.curves[key]]
+        low, high = (min(shown), max(shown)) if shown else (0.0, 1.0)
+        margin = max(0.02, (high - low) * 0.15)
+        bottom, top = max(0.0, low - margin), min(1.0, high + margin)
+        for place, method in enumerate(result.methods.values()):
             values = method.curves.get(key) or []
-            axis.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=method.name)
-    for axis, title in zip(axes, ("nDCG@k", "P@k")):
+            if not values:
+                continue
+            if method.name == "random":
+                below = max(values) < bottom
+                axis.plot(range(1, len(values) + 1), values, linestyle="--", color="grey",
+                          label=f"random (≈{np.mean(values):.2f}, below the axis)" if below else "random")
+                continue
+            line, = axis.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=method.name)
+            cutoffs = [c for c in result.ks if f"{key}@{c}" in method.per_query]
+            means = [float(method.per_query[f"{key}@{c}"].mean()) for c in cutoffs]
+            spread = [1.96 * float(method.per_query[f"{key}@{c}"].std(ddof=1)) /
+                      np.sqrt(max(method.per_query[f"{key}@{c}"].size, 1))
+                      if method.per_query[f"{key}@{c}"].size > 1 else 0.0 for c in cutoffs]
+            nudge = (place - (len(result.methods) - 1) / 2) * 0.07  # side by side, not on top of each other
+            axis.errorbar([c + nudge for c in cutoffs], means, yerr=spread, fmt="none", ecolor=line.get_color(),
+                          capsize=2)
         axis.set_xlabel("k (list length)")
-        axis.set_title(title)
-        axis.set_ylim(0, 1)
+        axis.set_ylabel(f"mean {title} over {result.n_queries:,} queries")
+        axis.set_title(f"{title} (bars: 95% interval of the mean)", fontsize=10)
+        axis.set_ylim(bottom, top)
         axis.grid(alpha=0.3)
-    axes[1].legend(fontsize=8, loc="lower left")
+    axes[1].legend(fontsize=8, loc="best")
+    figure.tight_layout()
     return _png(figure)
 
 
@@ -410,10 +437,11 @@ def plot_score_distributions(result: EvaluationResult) -> str:
             if relevant.size:
                 axis.hist(relevant, bins=bins, density=True, alpha=0.55, label="relevant")
         axis.set_title(method.name, fontsize=10)
-        axis.set_xlabel("score", fontsize=8)
+        axis.set_xlabel(f"{method.name} score (its own scale)", fontsize=8)
+        axis.set_ylabel("density", fontsize=8)
+        axis.legend(fontsize=7)
     for axis in list(axes.flat)[len(methods):]:
         axis.axis("off")
-    axes.flat[0].legend(fontsize=8)
     figure.tight_layout()
     return _png(figure)
 
