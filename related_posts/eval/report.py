@@ -397,7 +397,7 @@ def plot_metric_by_k(result: EvaluationResult) -> str:
                           label=f"random (≈{np.mean(values):.2f}, below the axis)" if below else "random")
                 continue
             line, = axis.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=method.name)
-            cutoffs = [c for c in result.ks if f"{key}@{c}" in method.per_query]
+            cutoffs = [c for c in result.ks if method.per_query.get(f"{key}@{c}", np.zeros(0)).size]
             means = [float(method.per_query[f"{key}@{c}"].mean()) for c in cutoffs]
             spread = [1.96 * float(method.per_query[f"{key}@{c}"].std(ddof=1)) /
                       np.sqrt(max(method.per_query[f"{key}@{c}"].size, 1))
