@@ -319,3 +319,14 @@ def test_recall_is_reported_with_its_ceiling(result, shared: Path):
     for method in result.methods.values():  # no method can pass it
         assert method.summary["recall@5"] <= ceiling["recall@5"] + 1e-9
     assert "Recall ceiling" in (shared / "out" / "report.md").read_text()
+
+
+def test_p95_latency_is_not_shown_for_a_small_sample(result):
+    from related_posts.eval.report import MIN_P95_SAMPLES, QUALITY_COLUMNS, quality_table
+
+    assert result.n_articles < MIN_P95_SAMPLES
+    header, rows = quality_table(result)
+    p95 = [title for key, title in QUALITY_COLUMNS].index("latency p95 ms") + 1
+    p50 = p95 - 1
+    assert header[p95] == "latency p95 ms"
+    assert all(row[p95] == "–" and row[p50] != "–" for row in rows)

@@ -108,10 +108,16 @@ def ranking_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]
     return header, rows
 
 
+#: Fewer timed lookups than this and a 95th percentile is one or two samples: it is not shown.
+MIN_P95_SAMPLES = 100
+
+
 def quality_table(result: EvaluationResult) -> tuple[list[str], list[list[str]]]:
     header = ["method", *[title for _, title in QUALITY_COLUMNS]]
+    hidden = {"latency_ms_p95"} if result.n_articles < MIN_P95_SAMPLES else set()
     rows = [
-        [m.name, *[_fmt(m.summary.get(key), 4 if key.startswith("latency") else 3) for key, _ in QUALITY_COLUMNS]]
+        [m.name, *[_fmt(None if key in hidden else m.summary.get(key), 4 if key.startswith("latency") else 3)
+                   for key, _ in QUALITY_COLUMNS]]
         for m in result.methods.values()
     ]
     return header, rows
@@ -283,7 +289,7 @@ LIST_DEFINITIONS = """\
   of a list's items (model vectors); **near-dup pairs**: share of item pairs in a list with cosine ≥ 0.95;
   **abstention**: share of articles given fewer than k items; **exposure Gini**: inequality of how often each
   article is shown (0 = even); **latency**: time per article to get its list (the default method reads the
-  stored list; its ranking cost is in build s).
+  stored list; its ranking cost is in build s); p95 is shown from 100 timed articles up.
 - Significance: paired randomisation test (sign flips) on per-query {headline} of every method against one
   reference, the best baseline, and a bootstrap 95% interval of the mean difference. Several methods are
   compared with the same reference, so the table also gives Holm-Bonferroni adjusted p-values; the verdict
