@@ -148,3 +148,26 @@ def test_datasette_serves_the_view_and_the_canned_queries(store_path):
     assert [r["related_title"] for r in listing.json()] == titles
     assert isinstance(view.json()[0]["why"], str) and json.loads(view.json()[0]["why"])
     assert "zz-loner" in [r["id"] for r in unlinked.json()]
+
+
+def test_neighbourhood_members_view_splits_the_stored_ids(tmp_path):
+    import sqlite3
+
+    from related_posts import HashingEmbedder, Recommender
+    from related_posts.article import Article
+
+    db = tmp_path / "n.db"
+    with Recommender(str(db), embedder=HashingEmbedder(64)) as rec:
+        rec.add([Article(f"a{i}", f"Title {i}", f"words about topic {i % 3} and more text {i}") for i in range(12)])
+        rec.refresh(k=3)
+    with sqlite3.connect(db) as connection:
+        stored = dict(connection.execute("select article_id, neighbours from neighbourhoods"))
+        rows = connection.execute(
+            "select article_id, position, neighbour_id, neighbour_title from neighbourhood_members "
+            "order by article_id, position").fetchall()
+    assert stored, "the default ranking stores neighbourhoods"
+    for article_id, neighbours in stored.items():
+        mine = [row for row in rows if row[0] == article_id]
+        assert [row[2] for row in mine] == neighbours.strip("\x1f").split("\x1f")
+        assert [row[1] for row in mine] == list(range(1, len(mine) + 1))
+        assert all(row[3].startswith("Title ") for row in mine)

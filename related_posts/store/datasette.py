@@ -90,9 +90,14 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "Each article's re-ranking neighbourhood, frozen when it was found.",
         {
             "neighbours": "Neighbour ids, best first, separated and bracketed by the \\x1f "
-            "character.",
+            "character; the neighbourhood_members view splits them.",
             "weights": "float32 little-endian weights of the neighbours.",
         },
+    ),
+    "neighbourhood_members": (
+        "One row per member of each re-ranking neighbourhood, best first, with titles "
+        "(a view over neighbourhoods and articles).",
+        {"position": "1 for the nearest neighbour.", "neighbour_id": "The neighbouring article."},
     ),
     "settings": ("The store's model, dimension and saved ranking options.", {}),
     "_migrations": ("The schema migrations applied to this store.", {}),

@@ -180,6 +180,36 @@ def _m007_related_lists_view(db: sqlite_utils.Database) -> None:
     db.execute(_M007_RELATED_LISTS)
 
 
+#: The neighbourhood_members view as this migration defines it.
+_M008_NEIGHBOURHOOD_MEMBERS = """
+create view neighbourhood_members as
+with recursive split(article_id, position, neighbour_id, rest) as (
+    select article_id, 0, null, substr(neighbours, 2) from neighbourhoods
+    union all
+    select article_id, position + 1, substr(rest, 1, instr(rest, char(31)) - 1),
+           substr(rest, instr(rest, char(31)) + 1)
+    from split where instr(rest, char(31)) > 0
+)
+select
+    s.article_id,
+    a.title as article_title,
+    s.position,
+    s.neighbour_id,
+    n.title as neighbour_title
+from split s
+join articles a on a.id = s.article_id
+left join articles n on n.id = s.neighbour_id
+where s.position > 0
+"""
+
+
+def _m008_neighbourhood_members_view(db: sqlite_utils.Database) -> None:
+    # neighbourhoods.neighbours is ids bracketed and separated by \x1f (compact, and an id
+    # may hold any other character); this view splits it into one row per neighbour, best
+    # first, with titles, for sqlite3 and Datasette users. The store's code never reads it.
+    db.execute(_M008_NEIGHBOURHOOD_MEMBERS)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_list_state", _m002_list_state),
@@ -188,6 +218,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("005_vector_recipe", _m005_vector_recipe),
     ("006_neighbourhoods", _m006_neighbourhoods),
     ("007_related_lists_view", _m007_related_lists_view),
+    ("008_neighbourhood_members_view", _m008_neighbourhood_members_view),
 ]
 
 
