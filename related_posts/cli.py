@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -32,6 +33,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except RelatedPostsError as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc):
+                raise
+            # A store opened read-only (see Store) answers readers; a write ends here.
+            raise click.ClickException(f"cannot write the store ({exc}): the file or its folder is "
+                                       "read-only; check the permissions, or run this where the store "
+                                       "can be written") from None
 
 
 def _db_option(help_text: str):

@@ -290,3 +290,22 @@ def test_every_ranking_option_is_a_refresh_flag_or_declared_python_only():
                                                       "exclude_labels", "pins"}
     python_only = {"lexical_dims", "ignore_terms", "expand_weight", "same_language"}
     assert {field.name for field in dataclasses.fields(RankingOptions)} == flags | python_only
+
+
+def test_a_read_only_store_answers_readers_and_refuses_writes_cleanly(runner, site, monkeypatch):
+    import os
+
+    import related_posts.store.store as store_module
+
+    records, db = site
+    invoke(runner, "ingest", records, "--db", db, "--model", "hashing", "-q")
+    invoke(runner, "refresh", "--db", db, "-k", "3", "-q")
+    before = invoke(runner, "related", "war-1", "--db", db, "--json").stdout
+    # As on a read-only mount or folder (tests may run as root, for whom chmod changes nothing).
+    monkeypatch.setattr(store_module.os, "access", lambda path, mode: mode != os.W_OK)
+    assert invoke(runner, "related", "war-1", "--db", db, "--json").stdout == before
+    assert "war-1" in invoke(runner, "articles", "--db", db).stdout
+    refused = runner.invoke(cli, ["remove", "war-2", "--db", db])
+    assert refused.exit_code == 1 and "cannot write the store" in refused.stderr and "read-only" in refused.stderr
+    monkeypatch.undo()
+    assert invoke(runner, "related", "war-1", "--db", db, "--json").stdout == before  # nothing changed

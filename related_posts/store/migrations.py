@@ -222,6 +222,12 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 ]
 
 
+def pending(db: sqlite_utils.Database) -> list[str]:
+    """The names of the migrations this database lacks, in order (without applying any)."""
+    done = {row["name"] for row in db.table("_migrations").rows} if db.table("_migrations").exists() else set()
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations this database lacks, in order; return the names applied."""
     applied: list[str] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import sqlite_utils
 
 from ..article import Article, TailItem, Terms
 from ..errors import ModelMismatchError, StoreError
-from .migrations import migrate
+from .migrations import migrate, pending
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: Vectors decoded per slice when the store's vectors are read.
@@ -177,6 +178,9 @@ class Store:
         self.path = str(path)
         if self.path != ":memory:":
             _check_is_sqlite(Path(self.path))
+            if _read_only(Path(self.path)):
+                self._open_read_only()
+                return
         try:
             self.db = sqlite_utils.Database(self.path)
             if self.path != ":memory:":
@@ -187,6 +191,21 @@ class Store:
             migrate(self.db)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot be opened as a SQLite store ({exc})") from None
+
+    def _open_read_only(self) -> None:
+        # A store on a read-only file or in a read-only folder (a mounted backup, a deploy
+        # artefact) is still readable: opened immutable, since SQLite cannot create the WAL's
+        # shared-memory file there and nothing can write to it meanwhile. Writes fail with
+        # SQLite's "readonly database" error, which the callers report.
+        uri = f"{Path(self.path).resolve().as_uri()}?mode=ro&immutable=1"
+        try:
+            self.db = sqlite_utils.Database(sqlite3.connect(uri, uri=True, check_same_thread=False))
+            missing = pending(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot be opened as a SQLite store ({exc})") from None
+        if missing:
+            raise StoreError(f"{self.path} is read-only and needs upgrading ({', '.join(missing)}); "
+                             "open it once where it can be written (any related-posts command does it)")
 
     def close(self) -> None:
         self.db.close()
@@ -692,6 +711,11 @@ def _chunks(ids: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
     for start in range(0, len(ids), size):
         chunk = ids[start : start + size]
         yield chunk, ",".join("?" * len(chunk))
+
+
+def _read_only(path: Path) -> bool:
+    """Whether an existing store file cannot be written (the file, or its folder for the WAL)."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 def _check_is_sqlite(path: Path) -> None:
