@@ -111,3 +111,17 @@ def test_vector_table_never_writes_into_a_caller_array():
     table = VectorTable(["a"], ["ha"], outer[:1])
     table.with_rows(["b"], ["hb"], np.ones((1, 2), np.float32))
     assert not outer[1:].any()
+
+
+def test_a_store_from_a_newer_version_is_refused_with_its_migration(tmp_path):
+    import sqlite3
+
+    from related_posts.errors import StoreError
+    from related_posts.store import Store
+
+    path = tmp_path / "newer.db"
+    Store(path).close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("insert into _migrations (name, applied_at) values ('999_future', 'later')")
+    with pytest.raises(StoreError, match=r"newer related-posts \(migration 999_future\).*upgrade related-posts"):
+        Store(path)

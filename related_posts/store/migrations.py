@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 
 import sqlite_utils
 
+from ..errors import StoreError
+
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
     db.table("settings").create({"key": str, "value": str}, pk="key")
@@ -235,6 +237,11 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
         if not db.table("_migrations").exists():
             db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
         done = {row["name"] for row in db.table("_migrations").rows}
+        unknown = sorted(done - {name for name, _ in MIGRATIONS})
+        if unknown:  # written by a newer version: its schema may mean things this one ignores
+            raise StoreError(f"{db.conn.execute('pragma database_list').fetchone()[2] or 'the store'} was "
+                             f"upgraded by a newer related-posts (migration {unknown[-1]}); this version "
+                             f"knows up to {MIGRATIONS[-1][0]}: upgrade related-posts to use it")
         for name, migration in MIGRATIONS:
             if name in done:
                 continue
