@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +27,27 @@ from .sources import FieldMap, expand_paths, read_file
 from .terminal import PROGRESS_ENV, progress_wanted
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that open transactions roll back as on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
 class _Group(click.Group):
-    """Turns the library's own errors into one-line messages instead of tracebacks."""
+    """Turns the library's own errors into one-line messages instead of tracebacks, and
+    SIGTERM (a service manager, a container stop) into the same clean stop as Ctrl-C."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        previous = _install(signal.SIGTERM, _on_sigterm)
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            how = "SIGTERM" if isinstance(exc, _Terminated) else "Ctrl-C"
+            click.echo(f"stopped by {how}: what was committed is kept (refresh and ingest commit in "
+                       "batches); run the command again to finish", err=True)
+            sys.exit(143 if isinstance(exc, _Terminated) else 130)
         except RelatedPostsError as exc:
             raise click.ClickException(str(exc)) from None
         except sqlite3.OperationalError as exc:
@@ -40,6 +57,15 @@ class _Group(click.Group):
             raise click.ClickException(f"cannot write the store ({exc}): the file or its folder is "
                                        "read-only; check the permissions, or run this where the store "
                                        "can be written") from None
+        finally:
+            _install(signal.SIGTERM, previous)
+
+
+def _install(signum: int, handler: Any) -> Any:
+    """Set a signal handler where Python allows it (the main thread); return the old one."""
+    if threading.current_thread() is not threading.main_thread() or handler is None:
+        return None
+    return signal.signal(signum, handler)
 
 
 def _db_option(help_text: str):

@@ -309,3 +309,28 @@ def test_a_read_only_store_answers_readers_and_refuses_writes_cleanly(runner, si
     assert refused.exit_code == 1 and "cannot write the store" in refused.stderr and "read-only" in refused.stderr
     monkeypatch.undo()
     assert invoke(runner, "related", "war-1", "--db", db, "--json").stdout == before  # nothing changed
+
+
+def test_sigterm_stops_cleanly_and_the_next_run_finishes(runner, site, tmp_path, monkeypatch):
+    import signal
+
+    import related_posts.cli as cli_module
+
+    records, db = site
+    second = tmp_path / "more.jsonl"
+    second.write_text(json.dumps({"id": "extra", "title": "Extra", "body": "More text about drones."}) + "\n")
+    real_read_file = cli_module.read_file
+
+    def read_then_terminate(path, root, fields):
+        yield from real_read_file(path, root, fields)
+        if path.name == "records.jsonl":
+            signal.raise_signal(signal.SIGTERM)  # a real signal, as from a service manager
+
+    monkeypatch.setattr(cli_module, "read_file", read_then_terminate)
+    stopped = runner.invoke(cli, ["ingest", str(records), str(second), "--db", db, "--model", "hashing", "-q"])
+    assert stopped.exit_code == 143 and "stopped by SIGTERM" in stopped.stderr and "Traceback" not in stopped.output
+    assert signal.getsignal(signal.SIGTERM) is not cli_module._on_sigterm  # restored after the command
+    monkeypatch.undo()
+    finished = runner.invoke(cli, ["ingest", str(records), str(second), "--db", db, "--json", "-q"])
+    report = json.loads(finished.stdout)
+    assert finished.exit_code == 0 and report["added"] + report["unchanged"] == 9
