@@ -50,13 +50,19 @@ class _Group(click.Group):
             sys.exit(143 if isinstance(exc, _Terminated) else 130)
         except RelatedPostsError as exc:
             raise click.ClickException(str(exc)) from None
-        except sqlite3.OperationalError as exc:
-            if "readonly" not in str(exc):
-                raise
-            # A store opened read-only (see Store) answers readers; a write ends here.
-            raise click.ClickException(f"cannot write the store ({exc}): the file or its folder is "
-                                       "read-only; check the permissions, or run this where the store "
-                                       "can be written") from None
+        except sqlite3.DatabaseError as exc:
+            message = str(exc)
+            if "readonly" in message:
+                # A store opened read-only (see Store) answers readers; a write ends here.
+                raise click.ClickException(f"cannot write the store ({exc}): the file or its folder is "
+                                           "read-only; check the permissions, or run this where the store "
+                                           "can be written") from None
+            if "malformed" in message or "not a database" in message:
+                raise click.ClickException(
+                    f"the store is damaged ({exc}); nothing more was written. See what is damaged with "
+                    "sqlite3 STORE 'pragma quick_check', then restore a backup, or rebuild it: ingest the "
+                    "site into a new --db and refresh") from None
+            raise
         finally:
             _install(signal.SIGTERM, previous)
 

@@ -334,3 +334,19 @@ def test_sigterm_stops_cleanly_and_the_next_run_finishes(runner, site, tmp_path,
     finished = runner.invoke(cli, ["ingest", str(records), str(second), "--db", db, "--json", "-q"])
     report = json.loads(finished.stdout)
     assert finished.exit_code == 0 and report["added"] + report["unchanged"] == 9
+
+
+def test_a_damaged_store_is_a_one_line_error_that_says_what_to_do(runner, tmp_path):
+    records = tmp_path / "many.jsonl"
+    records.write_text("".join(json.dumps({"id": f"a{i}", "title": f"Title {i}", "body": "words " * 50 + str(i)}) + "\n"
+                               for i in range(300)))
+    db = tmp_path / "damaged.db"
+    invoke(runner, "ingest", records, "--db", db, "--model", "hashing", "-q")
+    invoke(runner, "refresh", "--db", db, "-q")
+    size = db.stat().st_size
+    with db.open("r+b") as handle:  # garbage over pages in the middle of the file
+        handle.seek(size // 2 // 4096 * 4096)
+        handle.write(b"\xff" * 20000)
+    result = runner.invoke(cli, ["refresh", "--db", str(db), "--full", "-q"])
+    assert result.exit_code == 1 and "the store is damaged" in result.stderr and "quick_check" in result.stderr
+    assert "Traceback" not in result.output
