@@ -150,7 +150,10 @@ def path_to_id(path: Path, root: Path) -> str:
 
 def url_to_id(url: str) -> str:
     """A stable id from a URL: host and path, without scheme, ``www.``, query or slash."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # an unbalanced "[" in the host: the URL itself is the id
+        return url.strip()
     host = parts.netloc.lower().removeprefix("www.")
     return (host + parts.path).rstrip("/") or url.strip()
 

@@ -207,3 +207,12 @@ def test_content_farm_tail_is_unrelated_with_the_real_model(tmp_path: Path, real
         report = rec.audit()
     farm = next(a for a in report.articles if a.title.startswith("Putin Visits Kursk"))
     assert len(farm.items) == 5 and farm.verdict == "unrelated"
+
+
+@pytest.mark.parametrize("url", ["http://[unbalanced/path", "https://exa\uff0fmple.com/x", 42])
+def test_a_url_that_does_not_parse_matches_nothing_and_breaks_nothing(url):
+    from related_posts.recommend.audit import ArticleIndex, url_key
+
+    assert url_key(url) is None
+    index = ArticleIndex.build([("a", "A title", url), ("b", "B title", "https://site.example/b")])
+    assert index.by_url == {"site.example/b": "b"}

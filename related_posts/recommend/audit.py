@@ -235,9 +235,12 @@ def sample_rows(n: int, size: int, seed: int = 0) -> np.ndarray:
 def url_key(url: str | None) -> str | None:
     """A URL without scheme, ``www.``, query, fragment and trailing slash; a relative URL
     keeps only its path, so ``/a/b`` matches ``https://site.example/a/b/``."""
-    if not url or not url.strip():
+    if not isinstance(url, str) or not url.strip():
         return None
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # an unbalanced "[" or a host that fails NFKC: matches nothing
+        return None
     path = parts.path.rstrip("/")
     if not parts.netloc:
         return path.lower() or None
@@ -268,7 +271,7 @@ class ArticleIndex:
             key = url_key(url)
             if key:
                 by_url.setdefault(key, article_id)
-                path = urlsplit(url or "").path.rstrip("/").lower()
+                path = urlsplit(url or "").path.rstrip("/").lower()  # url_key parsed it already
                 if path:
                     by_path.setdefault(path, article_id)
             tkey = title_key(title)
