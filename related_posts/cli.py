@@ -16,6 +16,7 @@ import click
 from . import demo as demo_data
 from .errors import RelatedPostsError
 from .eval.command import eval_command
+from .eval.files import write_text as atomic_write_text
 from .recommend.embed import DEFAULT_MODEL
 from .recommend.neighbours import APPROXIMATE_FROM
 from .recommend.parse import FORMATS, decode_page, parse_document
@@ -322,13 +323,14 @@ def remove(ids: tuple[str, ...], db: str, as_json: bool) -> None:
     the next refresh refills those lists. Exits 1 when an id was not stored.
     """
     _require_store(db)
+    asked = list(dict.fromkeys(ids))
     with Recommender(db) as rec:
-        missing = [article_id for article_id in dict.fromkeys(ids) if rec.store.get(article_id) is None]
-        removed = rec.remove(ids)
+        missing = [article_id for article_id in asked if rec.store.get(article_id) is None]
+        removed = rec.remove(asked)
     if as_json:
-        echo_json({"removed": removed, "asked": len(set(ids)), "not_stored": missing, "db": db})
+        echo_json({"removed": removed, "asked": len(asked), "not_stored": missing, "db": db})
     else:
-        click.echo(f"removed {removed} of {len(set(ids))} articles  ({db})")
+        click.echo(f"removed {removed} of {len(asked)} articles  ({db})")
     if missing:
         click.echo(f"not stored: {', '.join(missing)} (see: related-posts articles --db {db})", err=True)
         sys.exit(1)
@@ -575,15 +577,16 @@ def demo(db: str | None, model: str | None, k: int, quiet: bool, as_json: bool) 
             audit = rec.score_tail(document)
             rewritten = rec.rewrite(page, format="text", k=k)
             new_items = rec.related_for_document(document, k)
+        stored = report.added + report.updated + report.unchanged
         if as_json:
             echo_json({
-                "store": path if db else None, "articles": report.added + report.updated + report.unchanged,
+                "store": path if db else None, "articles": stored,
                 "lists": refreshed.lists, "model": rec.embedder.model_id, "page_title": document.title,
                 "before": [{"title": old.title, "url": old.url, "score": round(score, 6)} for old, score in audit],
                 "after": [item.to_dict() for item in new_items], "rewritten": rewritten,
             })
             return
-        click.echo(f"Demo store {path if db else '(temporary)'}: {report.added + report.updated + report.unchanged} "
+        click.echo(f"Demo store {path if db else '(temporary)'}: {stored} "
                    f"articles, {refreshed.lists} related lists, model {rec.embedder.model_id}.\n")
         click.echo(f"BEFORE: the tail this page was served with ('{document.title}')")
         for old, score in audit:
@@ -600,16 +603,9 @@ def _write_output(output: str, text: str) -> None:
     target = Path(output)
     if not target.parent.is_dir():
         raise click.ClickException(f"cannot write {output}: folder {target.parent} does not exist; create it first")
-    written: Path | None = None
     try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=target.parent,
-                                         prefix=f".{target.name}.", delete=False) as handle:
-            written = Path(handle.name)
-            handle.write(text)
-        written.replace(target)
+        atomic_write_text(target, text)
     except OSError as exc:
-        if written is not None:
-            written.unlink(missing_ok=True)
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
 
 

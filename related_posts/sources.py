@@ -96,9 +96,10 @@ def read_file(path: Path, root: Path, fields: FieldMap) -> Iterator[Article | Sk
     except OSError as exc:  # unreadable (permissions), a folder named like a file, gone meanwhile
         yield Skipped(location, f"cannot read the file ({exc.strerror or exc})")
         return
-    text = decode(data, location)
-    if isinstance(text, Skipped):
-        yield text
+    try:
+        text, _ = decode_page(data, location)  # the parse package's one decoder, as parse reads files
+    except ParseError as exc:  # binary data
+        yield Skipped(location, exc.reason)
         return
     if not text.strip():
         yield Skipped(location, "empty file")
@@ -111,16 +112,6 @@ def read_file(path: Path, root: Path, fields: FieldMap) -> Iterator[Article | Sk
         yield from _json_records(text, location, fields)
     else:
         yield from _csv_records(text, location, fields)
-
-
-def decode(data: bytes, location: str) -> str | Skipped:
-    """Bytes to text by the parse package's one decoder (:func:`decode_page`), as ``parse``
-    reads them: UTF-8, else a declared charset, else a repair of mixed or Windows-1252 bytes."""
-    try:
-        text, _ = decode_page(data, location)
-    except ParseError as exc:  # binary data
-        return Skipped(location, exc.reason)
-    return text
 
 
 def page_to_article(text: str, path: Path, root: Path) -> Article | Skipped:
@@ -161,41 +152,16 @@ def url_to_id(url: str) -> str:
 def record_to_article(record: Mapping[str, Any], location: str, fields: FieldMap
                       ) -> Article | Skipped:
     """One JSON / CSV record as an article, or the reason it cannot be one."""
+    wrong = _wrong_type(record, fields)
+    if wrong:
+        return Skipped(location, wrong)
+
     def field(name: str) -> str | None:
         value = record.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        if isinstance(value, str):
-            return value.strip()
-        if name == fields.id and isinstance(value, int) and not isinstance(value, bool):
-            return str(value)  # numeric ids (WordPress post IDs) are common and unambiguous
-        raise _FieldTypeError(name, value)
+        return str(value).strip()  # a string, or an integer id (checked above)
 
-    try:
-        return _record_article(record, location, fields, field)
-    except _FieldTypeError as exc:
-        return Skipped(location, f"field '{exc.name}' must be a string"
-                       + (" or an integer" if exc.name == fields.id else "")
-                       + f", got {_json_type(exc.value)}; nothing from this record was stored")
-
-
-def _text(value: object) -> str:
-    """A tail item's field as text: strings as they are, anything else dropped."""
-    return value if isinstance(value, str) else ""
-
-
-class _FieldTypeError(Exception):
-    def __init__(self, name: str, value: object) -> None:
-        self.name, self.value = name, value
-
-
-def _json_type(value: object) -> str:
-    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
-    return names.get(type(value), type(value).__name__)
-
-
-def _record_article(record: Mapping[str, Any], location: str, fields: FieldMap,
-                    field: Any) -> Article | Skipped:
     found = ", ".join(sorted(record)) or "none"
     title = field(fields.title)
     body = field(fields.body) or (field("text") if fields.body == "body" else None)
@@ -233,6 +199,33 @@ def _record_article(record: Mapping[str, Any], location: str, fields: FieldMap,
         ) if isinstance(tail, list) else (),
         labels=tuple(dict.fromkeys(str(x).strip() for x in labels or () if str(x).strip())),
     )
+
+
+def _text(value: object) -> str:
+    """A tail item's field as text: strings as they are, anything else dropped."""
+    return value if isinstance(value, str) else ""
+
+
+def _wrong_type(record: Mapping[str, Any], fields: FieldMap) -> str | None:
+    """Why a field this record is read from is not text (an id may be an integer), or None."""
+    names = [fields.id, fields.title, fields.body, fields.url, fields.published, fields.source, fields.lang]
+    body = record.get(fields.body)
+    if fields.body == "body" and (body is None or (isinstance(body, str) and not body.strip())):
+        names.append("text")  # read in place of an absent body
+    for name in names:
+        value = record.get(name)
+        if value is None or isinstance(value, str):
+            continue
+        if name == fields.id and isinstance(value, int) and not isinstance(value, bool):
+            continue  # numeric ids (WordPress post IDs) are common and unambiguous
+        return (f"field '{name}' must be a string{' or an integer' if name == fields.id else ''}, "
+                f"got {_json_type(value)}; nothing from this record was stored")
+    return None
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
 
 
 def jsonl_records(text: str, location: str, fields: FieldMap) -> Iterator[Article | Skipped]:

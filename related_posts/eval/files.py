@@ -3,7 +3,7 @@
 Every other module of :mod:`related_posts.eval` works on values (``tests/test_eval_files.py``
 checks that none of them opens a file). Writes are atomic (a temporary file in the same
 folder, then a rename), so a run killed while writing leaves the previous report or cache
-whole, never a truncated one.
+whole, never a truncated one (the command line's ``-o`` writes through :func:`write_text` too).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import numpy as np
 
@@ -235,16 +235,26 @@ def sample_rows(n: int, size: int, seed: int = 0) -> np.ndarray:
 def url_key(url: str | None) -> str | None:
     """A URL without scheme, ``www.``, query, fragment and trailing slash; a relative URL
     keeps only its path, so ``/a/b`` matches ``https://site.example/a/b/``."""
-    if not isinstance(url, str) or not url.strip():
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:  # an unbalanced "[" or a host that fails NFKC: matches nothing
-        return None
+    parts = _split(url)
+    return _key_of(parts) if parts is not None else None
+
+
+def _key_of(parts: SplitResult) -> str | None:
     path = parts.path.rstrip("/")
     if not parts.netloc:
         return path.lower() or None
     return parts.netloc.lower().removeprefix("www.") + path.lower()
+
+
+def _split(url: object) -> SplitResult | None:
+    """``url`` split into its parts; None when empty or when it does not parse (an unbalanced
+    "[", a host that fails NFKC), so that such a URL matches nothing."""
+    if not isinstance(url, str) or not url.strip():
+        return None
+    try:
+        return urlsplit(url.strip())
+    except ValueError:
+        return None
 
 
 def title_key(title: str | None) -> str | None:
@@ -268,10 +278,11 @@ class ArticleIndex:
         by_path: dict[str, str] = {}
         titles: dict[str, str | None] = {}
         for article_id, title, url in articles:
-            key = url_key(url)
-            if key:
+            parts = _split(url)  # once per article: the key and the path come from it
+            key = _key_of(parts) if parts is not None else None
+            if parts is not None and key:
                 by_url.setdefault(key, article_id)
-                path = urlsplit(url or "").path.rstrip("/").lower()  # url_key parsed it already
+                path = parts.path.rstrip("/").lower()
                 if path:
                     by_path.setdefault(path, article_id)
             tkey = title_key(title)

@@ -149,7 +149,7 @@ def _text_tail(document: Document, items: Sequence[TailItem], options: RenderOpt
         score = f" ({scores[index]:.2f})" if scores else ""
         title = _one_line(item.title)
         teaser = _one_line(item.teaser)
-        url = _text_url(item.url)
+        url = safe_url(item.url)
         if style == "blocks":
             lines.append(title + score)
             if url:
@@ -219,11 +219,6 @@ def _md_url(url: str) -> str:
     # "&copy=1" stays a query parameter; parentheses and angle brackets would end it.
     return (url.replace("&", "&amp;").replace("(", "%28").replace(")", "%29")
             .replace("<", "%3C").replace(">", "%3E"))
-
-
-def _text_url(url: str | None) -> str | None:
-    """A URL safe to print in a text or Markdown tail (which may later become HTML)."""
-    return safe_url(url)
 
 
 # -- HTML ------------------------------------------------------------------------------------

@@ -224,9 +224,20 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 ]
 
 
+def _applied(db: sqlite_utils.Database) -> set[str]:
+    """The migrations this database has; refuses one written by a newer version."""
+    done = {row["name"] for row in db.table("_migrations").rows} if db.table("_migrations").exists() else set()
+    unknown = sorted(done - {name for name, _ in MIGRATIONS})
+    if unknown:  # written by a newer version: its schema may mean things this one ignores
+        raise StoreError(f"{db.conn.execute('pragma database_list').fetchone()[2] or 'the store'} was "
+                         f"upgraded by a newer related-posts (migration {unknown[-1]}); this version "
+                         f"knows up to {MIGRATIONS[-1][0]}: upgrade related-posts to use it")
+    return done
+
+
 def pending(db: sqlite_utils.Database) -> list[str]:
     """The names of the migrations this database lacks, in order (without applying any)."""
-    done = {row["name"] for row in db.table("_migrations").rows} if db.table("_migrations").exists() else set()
+    done = _applied(db)
     return [name for name, _ in MIGRATIONS if name not in done]
 
 
@@ -236,12 +247,7 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     with db.atomic():
         if not db.table("_migrations").exists():
             db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
-        done = {row["name"] for row in db.table("_migrations").rows}
-        unknown = sorted(done - {name for name, _ in MIGRATIONS})
-        if unknown:  # written by a newer version: its schema may mean things this one ignores
-            raise StoreError(f"{db.conn.execute('pragma database_list').fetchone()[2] or 'the store'} was "
-                             f"upgraded by a newer related-posts (migration {unknown[-1]}); this version "
-                             f"knows up to {MIGRATIONS[-1][0]}: upgrade related-posts to use it")
+        done = _applied(db)
         for name, migration in MIGRATIONS:
             if name in done:
                 continue
