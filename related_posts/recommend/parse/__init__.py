@@ -39,6 +39,7 @@ from .document import (
     Document,
     InvalidJsonError,
     NoArticleError,
+    PageMetadata,
     ParseError,
     TailLayout,
     UnknownFormatError,
@@ -62,7 +63,7 @@ from .text import (
 __all__ = [
     "FORMATS", "LARGE_PAGE", "MAX_TAIL_LINE", "MAX_TITLE", "RELATED_BLOCK_MARKERS",
     "STRONG_HEADINGS", "TAIL_HEADINGS", "TRAFILATURA_OPTIONS", "WEAK_HEADINGS",
-    "BinaryDataError", "Document", "InvalidJsonError", "NoArticleError", "ParseError", "TailLayout",
+    "BinaryDataError", "Document", "InvalidJsonError", "NoArticleError", "PageMetadata", "ParseError", "TailLayout",
     "UnknownFormatError", "build_tree", "decode_page", "detect_format", "is_tail_heading",
     "load_json", "markdown_to_text", "normalise_heading", "parse_document", "parse_html", "parse_json",
     "parse_records", "parse_tail_items", "parse_text",

@@ -45,6 +45,37 @@ def _where(filename: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class PageMetadata:
+    """What a page or record says about itself besides its text.
+
+    Read from front matter (YAML or TOML), HTML ``<head>`` (canonical link, Open Graph,
+    ``article:*``, JSON-LD, ``<html lang>``), feed entries and CMS exports. Every field
+    is optional; dates are kept as the source writes them (ISO 8601 in every format
+    here). ``id`` is an id the source gives itself (a record's id, a WordPress post id, a
+    feed entry's guid when it is not a URL); ``slug`` a front matter slug or permalink
+    path; ``draft`` marks an unpublished page, which ingest skips.
+    """
+
+    id: str | None = None
+    url: str | None = None
+    slug: str | None = None
+    published: str | None = None
+    modified: str | None = None
+    labels: tuple[str, ...] = ()
+    lang: str | None = None
+    image: str | None = None
+    description: str | None = None
+    source: str | None = None
+    draft: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields that are set, for ``parse --json``."""
+        return {name: (list(value) if isinstance(value, tuple) else value)
+                for name, value in self.__dict__.items() if value not in (None, (), False)}
+
+
+
+@dataclass(frozen=True)
 class TailLayout:
     """How a text or Markdown tail is laid out, so a new tail can take the same shape.
 
@@ -74,7 +105,8 @@ class Document:
     the items were laid out (``blocks``: title and teaser paragraphs; ``lines``: one
     "title | teaser" line each; ``bullets``; ``numbered``; ``links``: Markdown links;
     ``html``; ``json``) and ``layout`` the details, so a new tail can take the same
-    shape. ``warnings`` lists best-effort repairs (charset guesses, mixed encodings, a
+    shape. ``metadata`` is what the page says about itself (url, dates, tags...).
+    ``warnings`` lists best-effort repairs (charset guesses, mixed encodings, a
     huge page) a caller may want to show.
     """
 
@@ -91,6 +123,7 @@ class Document:
     meta: dict[str, Any] = field(default_factory=dict)
     layout: TailLayout = field(default_factory=TailLayout)
     warnings: tuple[str, ...] = ()
+    metadata: PageMetadata = field(default_factory=PageMetadata)
 
     def __post_init__(self) -> None:
         if self.tail_end < 0:
@@ -131,4 +164,5 @@ class Document:
             "tail_start": self.tail_start,
             "tail_end": self.tail_end,
             "warnings": list(self.warnings),
+            "metadata": self.metadata.to_dict(),
         }
