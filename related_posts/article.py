@@ -40,10 +40,12 @@ def model_id_of(vector_id: str) -> str:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A source or record that was not stored, and why."""
+    """A source or record that was not stored, and why. ``draft`` marks a post that is
+    not published (not an error: ingest counts drafts apart)."""
 
     location: str
     reason: str
+    draft: bool = False
 
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"
@@ -82,9 +84,13 @@ class TailItem:
     title: str
     teaser: str = ""
     url: str | None = None
+    image: str | None = None
+    published: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Title, teaser and url, and image and published when known."""
+        found = asdict(self)
+        return {k: v for k, v in found.items() if v is not None or k not in ("image", "published")}
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,10 @@ class Article:
     ``tail`` is the related-posts tail the article had when it was ingested (kept so that
     the original can be audited against the computed list). ``labels`` are the site's
     own categories or tags, which lists can exclude (never used as a similarity signal).
+    ``image`` and ``description`` (the page's own summary, shown as the teaser when
+    given) are for display; ``modified`` is when the page says it last changed.
+    ``origin`` is the absolute path of the file it was read from: what ``ingest --sync``
+    compares with the files that are there now.
     """
 
     id: str
@@ -105,12 +115,16 @@ class Article:
     lang: str | None = None
     tail: tuple[TailItem, ...] = field(default_factory=tuple)
     labels: tuple[str, ...] = ()
+    image: str | None = None
+    description: str | None = None
+    modified: str | None = None
+    origin: str | None = None
 
     @property
     def metadata(self) -> tuple:
-        """What ranking filters on besides the text: a change here changes lists but
-        needs no new embedding."""
-        return (self.url, self.published, self.source, self.lang, tuple(self.labels))
+        """Everything stored besides the text: a change here needs no new embedding."""
+        return (self.url, self.published, self.source, self.lang, tuple(self.labels), self.image,
+                self.description, self.modified, self.origin)
 
     @property
     def content_hash(self) -> str:
@@ -139,12 +153,15 @@ class RelatedItem:
     score: float
     teaser: str = ""
     why: dict[str, Any] | None = None
+    image: str | None = None
+    published: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def as_tail_item(self) -> TailItem:
-        return TailItem(title=self.title, teaser=self.teaser, url=self.url)
+        return TailItem(title=self.title, teaser=self.teaser, url=self.url, image=self.image,
+                        published=self.published)
 
 
 def embedding_text(title: str, body: str) -> str:

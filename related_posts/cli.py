@@ -24,7 +24,7 @@ from .recommend.rank import DIRECTIONS
 from .recommend.recommender import DB_ENV, DEFAULT_DB, Recommender
 from .recommend.refresh import NEIGHBOUR_MODES
 from .recommend.render import RenderOptions
-from .sources import FieldMap, expand_paths, read_file
+from .sources import FieldMap, expand_paths
 from .terminal import PROGRESS_ENV, progress_wanted
 
 
@@ -157,38 +157,54 @@ def cli(force_progress: bool) -> None:
 @db_option
 @model_option
 @click.option("--field", "fields", multiple=True, metavar="NAME=COLUMN",
-              help="Map a record field, e.g. --field body=content --field id=guid. "
-              f"Names: {', '.join(FieldMap.__dataclass_fields__)}.")
+              help="Map a record field, e.g. --field body=content --field id=guid; a dotted path "
+              "reads nested objects (title=title.rendered). Saved for these paths: later ingests "
+              f"of them use it. Names: {', '.join(FieldMap.names())}.")
+@click.option("--sync", is_flag=True,
+              help="Make the store match PATHS: remove the articles whose file is gone, whose record "
+              "left its file, or whose post became a draft (they leave every list, as with remove).")
+@click.option("--dry-run", is_flag=True,
+              help="Read and compare everything, list what would be added, updated and removed, "
+              "and write nothing.")
 @json_option
 @quiet_option
-def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str, ...],
-           as_json: bool, quiet: bool) -> None:
+def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str, ...], sync: bool,
+           dry_run: bool, as_json: bool, quiet: bool) -> None:
     """Store and embed articles from files and folders.
 
-    PATHS are .txt/.md/.html pages (first line or '# heading' is the title) and
-    .json/.jsonl/.csv records with id, title, body (or text), url, published fields.
-    Folders recurse. Unchanged articles are skipped; changed ones are updated and
+    PATHS are pages (.md, .txt, .html; front matter and HTML meta give url, date, tags,
+    image and description), records (.json, .jsonl, .csv; WordPress REST JSON too), and
+    .xml sources (RSS and Atom feeds, WordPress WXR exports). Folders recurse. Ids come
+    from each page's URL (canonical link, og:url, front matter url or permalink), else its
+    path under the site root (the folder holding a Hugo or Jekyll configuration, else the
+    folder given), so a site keeps its ids whichever folder is named. Drafts are counted
+    and not stored. Unchanged articles are skipped; changed ones are updated and
     re-embedded. Bad files and records are reported and skipped; the exit status is 1
     when every input was skipped (nothing was read), else 0.
     """
+    from .ingest import ingest as ingest_paths
+
     try:
-        field_map = FieldMap.from_pairs(fields)
+        field_map = FieldMap.from_pairs(fields) if fields else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--field") from None
-    files = expand_paths(paths)
     with Recommender(db, model=model) as rec:
-        wrap = progress(quiet)
-        articles = (item for path, root in wrap(files, desc="ingest", unit="file")
-                    for item in read_file(path, root, field_map))
-        report = rec.add(articles)
+        report = ingest_paths(rec, paths, field_map, sync=sync, dry_run=dry_run, progress=progress(quiet))
     if as_json:
-        echo_json(report.to_dict())
+        echo_json({**report.to_dict(), "db": db})
     else:
-        click.echo(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-                   f"skipped {len(report.skipped)}  ({db})")
+        click.echo(f"{'[dry run] would add' if dry_run else 'added'} {report.added}, updated "
+                   f"{report.updated}, unchanged {report.unchanged}, skipped {len(report.skipped)}, "
+                   f"drafts {len(report.drafts)}"
+                   + (f", renamed {len(report.renamed)}" if report.renamed else "")
+                   + (f", removed {len(report.removed)}" if sync else "") + f"  ({db})")
+        for old, new in report.renamed:
+            click.echo(f"  renamed {old} -> {new}", err=True)
+        for article_id in report.removed:
+            click.echo(f"  {'would remove' if dry_run else 'removed'} {article_id}", err=True)
         for skipped in report.skipped:
             click.echo(f"  skipped {skipped}", err=True)
-    if report.skipped and not (report.added or report.updated or report.unchanged):
+    if report.skipped and not report.read:
         sys.exit(1)
 
 
@@ -427,17 +443,14 @@ def parse(paths: tuple[str, ...], fmt: str | None, as_json: bool) -> None:
 def _parse_pages(paths: tuple[str, ...], fmt: str | None):
     """``(location, Document or error)`` for each page under ``paths``: the CLI reads the
     files, the library parses them. Files in folders that are not pages are counted."""
-    from .recommend.parse import ParseError, parse_document, parse_records
+    from .recommend.parse import SUFFIXES, ParseError, parse_file
 
-    page_suffixes = {".txt", ".text", ".md", ".markdown", ".mdown", ".html", ".htm", ".xhtml",
-                     ".json", ".jsonl", ".ndjson"}
     others = 0
     named = {Path(p) for p in paths if not Path(p).is_dir()}
     files = [path for path, _ in expand_paths([p for p in paths if p != "-"])]
     for path in ([Path("-")] if "-" in paths else []) + files:
         name = str(path)
-        suffix = path.suffix.lower()
-        if path not in named and suffix not in page_suffixes:
+        if path not in named and path.suffix.lower() not in SUFFIXES:
             others += 1  # a file in a folder that is not a page: counted, not parsed
             continue
         try:
@@ -445,16 +458,9 @@ def _parse_pages(paths: tuple[str, ...], fmt: str | None):
         except OSError as exc:
             yield name, ParseError(name, f"cannot be read ({exc.strerror})")
             continue
-        try:
-            if fmt is None and suffix in (".json", ".jsonl", ".ndjson"):
-                yield from parse_records(data, name)
-            else:
-                yield name, parse_document(data, format=fmt, filename=name)
-        except RelatedPostsError as exc:
-            yield name, exc
+        yield from parse_file(data, name, format=fmt)
     if others:
-        click.echo(f"skipped {others} files that are not pages (valid: "
-                   f"{', '.join(sorted(page_suffixes))})", err=True)
+        click.echo(f"skipped {others} files that are not pages (valid: {', '.join(SUFFIXES)})", err=True)
 
 
 def _describe_page(row: dict[str, Any], single: bool) -> str:

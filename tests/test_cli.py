@@ -315,18 +315,19 @@ def test_sigterm_stops_cleanly_and_the_next_run_finishes(runner, site, tmp_path,
     import signal
 
     import related_posts.cli as cli_module
+    import related_posts.ingest as ingest_module
 
     records, db = site
     second = tmp_path / "more.jsonl"
     second.write_text(json.dumps({"id": "extra", "title": "Extra", "body": "More text about drones."}) + "\n")
-    real_read_file = cli_module.read_file
+    real_read_file = ingest_module.read_file
 
-    def read_then_terminate(path, root, fields):
-        yield from real_read_file(path, root, fields)
+    def read_then_terminate(path, *args):
+        yield from real_read_file(path, *args)
         if path.name == "records.jsonl":
             signal.raise_signal(signal.SIGTERM)  # a real signal, as from a service manager
 
-    monkeypatch.setattr(cli_module, "read_file", read_then_terminate)
+    monkeypatch.setattr(ingest_module, "read_file", read_then_terminate)
     stopped = runner.invoke(cli, ["ingest", str(records), str(second), "--db", db, "--model", "hashing", "-q"])
     assert stopped.exit_code == 143 and "stopped by SIGTERM" in stopped.stderr and "Traceback" not in stopped.output
     assert signal.getsignal(signal.SIGTERM) is not cli_module._on_sigterm  # restored after the command

@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("related_posts.recommend.parse", "related_posts.store"),
     ("related_posts.recommend",),
     ("related_posts.sources",),
+    ("related_posts.ingest",),
     ("related_posts.demo",),
     ("related_posts.eval",),
     ("related_posts.cli", "related_posts.server", "related_posts.site"),

@@ -26,7 +26,7 @@ def test_one_page_as_json(name):
     assert code == 0
     page = json.loads(out)
     assert {"path", "title", "body", "tail", "format"} <= set(page)
-    assert page["tail"] and set(page["tail"][0]) == {"title", "url", "teaser"}
+    assert page["tail"] and {"title", "url", "teaser"} <= set(page["tail"][0])
 
 
 def test_one_page_for_people():
@@ -38,7 +38,7 @@ def test_a_folder_gives_json_lines_and_goes_on_past_bad_files(tmp_path: Path):
     (tmp_path / "good.txt").write_text("Title\n\nBody text.\n\nRelated Posts\n\nOther\n\nteaser...\n")
     (tmp_path / "image.html").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
     (tmp_path / "tail-only.md").write_text("## Related posts\n\n- [a](/a)\n- [b](/b)\n")
-    (tmp_path / "notes.csv").write_text("a,b\n")
+    (tmp_path / "notes.odt").write_text("a,b\n")
     (tmp_path / "site.jsonl").write_text('{"title": "A", "body": "a"}\n{broken\n')
     result = CliRunner().invoke(cli, ["parse", str(tmp_path), "--json"], catch_exceptions=False)
     assert result.exit_code == 1

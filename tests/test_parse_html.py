@@ -213,3 +213,114 @@ def test_tree_offsets_point_at_the_tags(soup):
         assert node.start < node.open_end <= node.end <= len(soup)
         for child in node.children:
             assert node.open_end <= child.start and child.end <= node.end
+
+
+
+# -- a marker alone cuts no article text -----------------------------------------------------
+
+# One-sentence news paragraphs (none of them 120 characters) on a page with a long footer:
+# nothing about their size says "article" to a marked element that swallows them.
+_TRAM_PARAGRAPHS = [
+    "Engineers will close the northern tram line for six weeks from Monday to strengthen the canal bridge.",
+    "Replacement buses will run every eight minutes at peak times, the transport authority said.",
+    "Shopkeepers on Mill Lane said the last closure, in 2021, cut their weekday takings by a third.",
+    "The authority has promised discounted weekly passes once the line reopens in the autumn.",
+    "Cyclists are asked to use the towpath diversion, which will be lit at night for the first time.",
+]
+_TRAM_TAIL = ["Canal bridge inspection finds rusted bolts", "Bus lane on Quay Road to be extended",
+              "Fares frozen for a second year on all routes"]
+_TRAM_RELATED = (
+    '<section class="story-related"><h2>More on this story</h2><ul class="link-list">'
+    '<li><a href="/news/bridge-inspection-findings">Canal bridge inspection finds rusted bolts</a></li>'
+    '<li><a href="/news/bus-lane-extension">Bus lane on Quay Road to be extended</a></li>'
+    '<li><a href="/news/fare-freeze">Fares frozen for a second year on all routes</a></li>'
+    "</ul></section>")
+
+
+def _tram_page(slot: str = "", before: str = "", inside: str = "", related: str = _TRAM_RELATED) -> str:
+    body = "".join(f"<p>{p}</p>" for p in _TRAM_PARAGRAPHS[:3]) + inside \
+        + "".join(f"<p>{p}</p>" for p in _TRAM_PARAGRAPHS[3:])
+    return (
+        "<!DOCTYPE html><html><head><title>Tram line to close for six weeks | Harbour Evening News</title>"
+        '<meta property="og:title" content="Tram line to close for six weeks"></head><body>'
+        '<header class="masthead"><a class="logo" href="/">Harbour Evening News</a></header>'
+        + before
+        + '<main class="page"><div class="story-header"><h1 class="headline">Tram line to close for six weeks</h1>'
+        '<span class="byline">By Tomas Berg</span></div><div class="story-wrap">'
+        + slot
+        + f'<div class="story-body">{body}</div>' + related + "</div></main>"
+        '<footer class="site-footer"><p>Harbour Evening News has reported on the port, its trams and its '
+        "council since 1911. We are owned by a reader trust and take no money from the city, its "
+        "transport authority or the companies that run its buses and ferries.</p><p>We use cookies to "
+        "count visits and remember your settings. You can turn them off at any time on the privacy page, "
+        "and the site will keep working without them, though some videos may not play.</p><p>Letters to "
+        "the editor are welcome by post or by email, and may be edited for length before they are printed "
+        "in the Saturday edition or published on this site.</p><p>Our reporters follow the editors' code "
+        "of practice. If you think we got something wrong, write to the readers' editor, who answers every "
+        "complaint within ten working days and publishes corrections on page two.</p></footer></body></html>"
+    )
+
+
+@pytest.mark.parametrize("slot", [
+    '<div id="inpage-more-on-block" class="inpage-auto-embed hidden-xs"></div>',
+    # Written as if void: to a browser (and to the tree) these stay open to their parent's
+    # end, so they "hold" the article and the list after it.
+    '<div id="more-stories-embed" class="inpage-auto-embed hidden-xs"/>',
+    '<div class="OUTBRAIN" data-widget-id="AR_3"/>',
+])
+def test_empty_widget_slot_above_the_article_cuts_none_of_it(slot):
+    doc = parse_document(_tram_page(slot), filename="tram.html")
+    assert doc.body.splitlines() == _TRAM_PARAGRAPHS
+    assert [i.title for i in doc.tail] == _TRAM_TAIL
+    assert doc.tail_heading == "More on this story"
+    assert doc.original_tail == _TRAM_RELATED
+
+
+_BOX_PROSE = ["The canal bridge was built in 1908 and carried horse trams before the line was electrified.",
+              "A survey in March found corrosion in two of its girders, and the repairs were brought forward."]
+
+
+def _prose_box(marker: str) -> str:
+    return (f'<div class="{marker}"><h3>From the archive</h3><p>{_BOX_PROSE[0]}</p>'
+            f'<p>{_BOX_PROSE[1][:23]}<a href="/news/bridge-survey">{_BOX_PROSE[1][23:55]}</a>'
+            f"{_BOX_PROSE[1][55:]}</p></div>")
+
+
+@pytest.mark.parametrize("marker", ["further-reading", "more-from-the-archive", "recommended-context"])
+def test_marked_box_of_prose_inside_the_article_is_body(marker):
+    doc = parse_document(_tram_page(inside=_prose_box(marker)), filename="tram.html")
+    for sentence in _BOX_PROSE + _TRAM_PARAGRAPHS:
+        assert sentence in doc.body
+    assert [i.title for i in doc.tail] == _TRAM_TAIL and doc.original_tail == _TRAM_RELATED
+
+
+@pytest.mark.parametrize("marker", ["more-on-topic", "related-coverage"])
+def test_marked_box_of_prose_inside_the_article_is_not_cut(marker):
+    # trafilatura drops these class names itself; the cut must not take them either.
+    html = _tram_page(inside=_prose_box(marker))
+    doc = parse_document(html, filename="tram.html")
+    box_start = html.index(f'<div class="{marker}">')
+    assert not any(b["start"] <= box_start < b["end"] for b in doc.meta["blocks"])
+    assert doc.body.splitlines() == _TRAM_PARAGRAPHS
+    assert [i.title for i in doc.tail] == _TRAM_TAIL
+
+
+_RAIL = ('<aside class="related-rail"><h3>Related</h3><ul>'
+         '<li><a href="/news/ferry-strike">Ferry strike called off after late talks</a></li>'
+         '<li><a href="/news/night-buses">Night buses return to the old town</a></li>'
+         "</ul></aside>")
+
+
+def test_related_link_rail_before_the_article_is_not_its_tail():
+    doc = parse_document(_tram_page(before=_RAIL), filename="tram.html")
+    assert doc.body.splitlines() == _TRAM_PARAGRAPHS
+    assert "Ferry strike" not in doc.body
+    assert [i.title for i in doc.tail] == _TRAM_TAIL and doc.original_tail == _TRAM_RELATED
+
+
+def test_related_link_rail_before_an_article_without_a_list_is_not_its_tail():
+    html = _tram_page(before=_RAIL, related="")
+    doc = parse_document(html, filename="tram.html")
+    assert doc.body.splitlines() == _TRAM_PARAGRAPHS
+    assert not doc.tail and doc.original_tail == ""
+    assert doc.tail_start > html.index("the first time.</p>")

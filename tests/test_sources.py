@@ -42,7 +42,7 @@ def test_field_mapping(tmp_path):
 
 
 def test_bad_field_mapping_names_the_valid_names():
-    with pytest.raises(ValueError, match="NAME one of body, id, labels, lang"):
+    with pytest.raises(ValueError, match="NAME one of body, description, id, image, labels, lang"):
         FieldMap.from_pairs(["summary=x"])
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from importlib import resources
+from pathlib import Path
 
 from ..article import Article, Skipped
-from ..sources import FieldMap, jsonl_records
+from ..sources import read_file, site_of
 
 CORPUS = "corpus.jsonl"
 CONTENT_FARM_PAGE = "content-farm-page.txt"
@@ -27,7 +28,8 @@ def corpus_path() -> str:
 
 def corpus_articles() -> Iterator[Article | Skipped]:
     """The demo corpus as articles."""
-    return jsonl_records(_read(CORPUS), CORPUS, FieldMap())
+    path = Path(corpus_path())
+    return read_file(path, site_of(path.parent))
 
 
 def content_farm_page() -> str:

@@ -286,7 +286,8 @@ class Recommender:
             # Ranks are positions: a link removed since the last refresh leaves no gap.
             return [
                 RelatedItem(rank, link.id, link.title, link.url, link.score,
-                            make_teaser(link.lead), json.loads(link.why) if link.why else None)
+                            make_teaser(link.lead), json.loads(link.why) if link.why else None,
+                            link.image, link.published)
                 for rank, link in enumerate(links, start=1)
             ]
         article = self.store.get(article_id)
@@ -343,7 +344,8 @@ class Recommender:
             article = self.store.get(article_id)
             assert article is not None  # ids come from the store's own vector table
             items.append(RelatedItem(rank_, article.id, article.title, article.url, score,
-                                     make_teaser(article.body), reasons))
+                                     make_teaser(article.description or article.body), reasons,
+                                     article.image, article.published))
         return items
 
     def related_for_document(self, document: Document, k: int = 5) -> list[RelatedItem]:
@@ -388,9 +390,10 @@ class Recommender:
         tail_items = []
         for item in items:
             article = self.store.get(item.id)
-            body = article.body if article is not None else item.teaser
+            body = (article.description or article.body) if article is not None else item.teaser
             teaser = make_teaser(body, options.teaser_chars, document.ellipsis)
-            tail_items.append(TailItem(title=item.title, teaser=teaser, url=item.url))
+            tail_items.append(TailItem(title=item.title, teaser=teaser, url=item.url,
+                                       image=item.image, published=item.published))
         return rewrite(document, tail_items, options, [i.score for i in items])
 
     def audit(self, pages: Iterable[tuple[str, Document | Exception]] | None = None, *,

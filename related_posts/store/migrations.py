@@ -212,6 +212,16 @@ def _m008_neighbourhood_members_view(db: sqlite_utils.Database) -> None:
     db.execute(_M008_NEIGHBOURHOOD_MEMBERS)
 
 
+def _m009_page_metadata(db: sqlite_utils.Database) -> None:
+    # What pages say about themselves, for display (image, description: the page's own
+    # summary, shown as the teaser) and sync (origin: the absolute path of the file an
+    # article was read from, so `ingest --sync` can tell which articles lost their file).
+    # NULL for articles stored before: the next ingest of their files fills them in.
+    for column in ("image", "description", "modified", "origin"):
+        db.table("articles").add_column(column, str)
+    db.table("articles").create_index(["origin"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_list_state", _m002_list_state),
@@ -221,6 +231,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("006_neighbourhoods", _m006_neighbourhoods),
     ("007_related_lists_view", _m007_related_lists_view),
     ("008_neighbourhood_members_view", _m008_neighbourhood_members_view),
+    ("009_page_metadata", _m009_page_metadata),
 ]
 
 

@@ -160,8 +160,10 @@ class StoredLink:
     title: str
     url: str | None
     score: float
-    lead: str  # the start of the linked article's body, for teasers
+    lead: str  # the page's own description, else the start of its body: for teasers
     why: str | None = None  # JSON score components, when the ranking stored them
+    image: str | None = None
+    published: str | None = None
 
 
 class Store:
@@ -247,6 +249,20 @@ class Store:
         with self.db.atomic():
             self.db.table("settings").upsert({"key": "ranking", "value": json.dumps(options)}, pk="key")
 
+    def field_maps(self) -> dict[str, list[str]]:
+        """The ``--field`` mappings saved per source (absolute path -> ``name=column`` pairs)."""
+        row = self.db.execute("select value from settings where key = 'field_maps'").fetchone()
+        try:
+            found = json.loads(row[0]) if row else {}
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def save_field_maps(self, maps: dict[str, list[str]]) -> None:
+        """Remember the field mappings of each source, for later ingests of it."""
+        with self.db.atomic():
+            self.db.table("settings").upsert({"key": "field_maps", "value": json.dumps(maps)}, pk="key")
+
     # -- articles ------------------------------------------------------------------------
 
     def count(self) -> int:
@@ -275,17 +291,17 @@ class Store:
 
     def with_new_metadata(self, articles: Sequence[Article]) -> list[Article]:
         """Those of ``articles`` stored with the same text but other metadata (url,
-        published, source, lang or labels)."""
+        published, source, lang, labels, image, description, modified or origin)."""
         by_id = {a.id: a for a in articles}
         changed = []
         for chunk, marks in _chunks(list(by_id)):
             # The metadata columns only: re-ingesting a whole unchanged site comes here.
-            for article_id, content, url, published, source, lang, labels in self.db.execute(
-                    "select id, content_hash, url, published, source, lang, labels from articles "
-                    f"where id in ({marks})", chunk):
-                article = by_id[article_id]
-                stored = (url, published, source, lang, tuple(json.loads(labels or "[]")))
-                if content == article.content_hash and stored != article.metadata:
+            for row in self.db.execute(
+                    "select id, content_hash, url, published, source, lang, labels, image, description, "
+                    f"modified, origin from articles where id in ({marks})", chunk):
+                article = by_id[row[0]]
+                stored = (*row[2:6], tuple(json.loads(row[6] or "[]")), *row[7:])
+                if row[1] == article.content_hash and stored != article.metadata:
                     changed.append(article)
         return changed
 
@@ -303,8 +319,26 @@ class Store:
             for article in articles:
                 row = _article_to_row(article)
                 self.db.table("articles").update(article.id, {
-                    "url": row["url"], "published": row["published"], "source": row["source"],
-                    "lang": row["lang"], "labels": row["labels"], "updated_at": stamp})
+                    **{k: row[k] for k in _METADATA_COLUMNS}, "updated_at": stamp})
+
+    def ids_by_origin(self) -> dict[str, list[str]]:
+        """The ids stored from each file (absolute path), in id order.
+
+        Articles stored before origins were recorded are placed by their ``source`` (the
+        path as it was given), when that names a file from here.
+        """
+        found: dict[str, list[str]] = {}
+        for article_id, origin, source in self.db.execute(
+                "select id, origin, source from articles order by id"):
+            if origin is None and source:
+                try:
+                    candidate = Path(source)
+                    origin = str(candidate.resolve()) if candidate.is_file() else None
+                except (OSError, ValueError):
+                    origin = None
+            if origin is not None:
+                found.setdefault(origin, []).append(article_id)
+        return found
 
     def find_by_hash(self, content_hash: str) -> str | None:
         row = self.db.execute(
@@ -671,7 +705,8 @@ class Store:
     def related(self, article_id: str, limit: int | None = None, lead_chars: int = 400
                 ) -> list[StoredLink]:
         sql = """
-            select r.rank, r.related_id, a.title, a.url, r.score, substr(a.body, 1, ?), r.why
+            select r.rank, r.related_id, a.title, a.url, r.score,
+                   coalesce(nullif(a.description, ''), substr(a.body, 1, ?)), r.why, a.image, a.published
             from related r join articles a on a.id = r.related_id
             where r.article_id = ? order by r.rank
         """
@@ -731,6 +766,11 @@ def _check_is_sqlite(path: Path) -> None:
             )
 
 
+#: The columns of ``articles`` besides id and text (what ``write_metadata`` updates).
+_METADATA_COLUMNS = ("url", "published", "source", "lang", "labels", "image", "description", "modified",
+                     "origin")
+
+
 def _article_to_row(article: Article) -> dict:
     return {
         "id": article.id,
@@ -743,6 +783,10 @@ def _article_to_row(article: Article) -> dict:
         "tail": json.dumps([item.to_dict() for item in article.tail], ensure_ascii=False),
         "content_hash": article.content_hash,
         "labels": json.dumps(list(article.labels), ensure_ascii=False) if article.labels else None,
+        "image": article.image,
+        "description": article.description,
+        "modified": article.modified,
+        "origin": article.origin,
     }
 
 
@@ -758,5 +802,9 @@ def _row_to_article(row: dict) -> Article:
         lang=row["lang"],
         tail=tail,
         labels=tuple(json.loads(row.get("labels") or "[]")),
+        image=row.get("image"),
+        description=row.get("description"),
+        modified=row.get("modified"),
+        origin=row.get("origin"),
     )
 

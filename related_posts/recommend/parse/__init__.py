@@ -27,10 +27,8 @@ declared charset, mixed encodings, a huge page) are listed in ``Document.warning
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
 from .decode import _check_not_binary, decode_page
 from .document import (
@@ -45,8 +43,10 @@ from .document import (
     UnknownFormatError,
     _where,
 )
+from .fields import FieldMap
 from .html import LARGE_PAGE, RELATED_BLOCK_MARKERS, TRAFILATURA_OPTIONS, build_tree, parse_html
-from .records import load_json, parse_json
+from .meta import html_metadata, load_mapping, merge
+from .records import RECORD_FORMATS, load_json, parse_json, parse_records
 from .text import (
     MAX_TAIL_LINE,
     MAX_TITLE,
@@ -61,29 +61,44 @@ from .text import (
 )
 
 __all__ = [
-    "FORMATS", "LARGE_PAGE", "MAX_TAIL_LINE", "MAX_TITLE", "RELATED_BLOCK_MARKERS",
+    "FORMATS", "LARGE_PAGE", "PAGE_FORMATS", "RECORD_FORMATS", "SUFFIXES", "XML_SUFFIXES", "FieldMap", "MAX_TAIL_LINE", "MAX_TITLE", "RELATED_BLOCK_MARKERS",
     "STRONG_HEADINGS", "TAIL_HEADINGS", "TRAFILATURA_OPTIONS", "WEAK_HEADINGS",
     "BinaryDataError", "Document", "InvalidJsonError", "NoArticleError", "PageMetadata", "ParseError", "TailLayout",
-    "UnknownFormatError", "build_tree", "decode_page", "detect_format", "is_tail_heading",
+    "UnknownFormatError", "build_tree", "decode_page", "detect_format", "is_tail_heading", "load_mapping",
     "load_json", "markdown_to_text", "normalise_heading", "parse_document", "parse_html", "parse_json",
-    "parse_records", "parse_tail_items", "parse_text",
+    "parse_file", "parse_records", "parse_tail_items", "parse_text", "suffix_of",
 ]
 
 
 # -- entry points ----------------------------------------------------------------------------
 
 
+#: Pages (one article each) by suffix, and the format each is read as.
+PAGE_FORMATS = {
+    ".md": "markdown", ".markdown": "markdown", ".mdown": "markdown", ".mkd": "markdown",
+    ".html": "html", ".htm": "html", ".xhtml": "html", ".shtml": "html",
+    ".txt": "text", ".text": "text",
+}
+#: Every suffix a file may have to be read: pages, records (``RECORD_FORMATS``) and XML
+#: sources (feeds, WordPress exports, sitemaps).
+XML_SUFFIXES = (".xml", ".rss", ".atom")
+SUFFIXES = tuple(sorted(set(PAGE_FORMATS) | set(RECORD_FORMATS) | set(XML_SUFFIXES)))
+
+
+def suffix_of(filename: str) -> str:
+    """The lower-case suffix of a file name (``.md``), or "" without one."""
+    name = filename.rsplit("/", 1)[-1]
+    return "." + name.lower().rsplit(".", 1)[-1] if "." in name else ""
+
+
 def detect_format(text: str, filename: str | None = None) -> str:
     """The format of a page from its file extension, else from its first characters."""
     if filename:
-        suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
-        by_suffix = {
-            "md": "markdown", "markdown": "markdown", "mdown": "markdown", "mkd": "markdown",
-            "html": "html", "htm": "html", "xhtml": "html", "shtml": "html",
-            "json": "json", "txt": "text", "text": "text",
-        }
-        if suffix in by_suffix:
-            return by_suffix[suffix]
+        suffix = suffix_of(filename)
+        if suffix in PAGE_FORMATS:
+            return PAGE_FORMATS[suffix]
+        if suffix == ".json":
+            return "json"
     head = text.lstrip()[:1000].lower()
     if head.startswith(("<!doctype html", "<html", "<?xml")) or "<body" in head or "<head" in head:
         return "html"
@@ -122,6 +137,9 @@ def parse_document(text: str | bytes, format: str | None = None,
         document = parse_text(text, markdown=fmt == "markdown")
     elif fmt == "html":
         document = parse_html(text, filename=filename)
+        title, metadata = html_metadata(text)
+        document = replace(document, metadata=merge(document.metadata, metadata),
+                           title=document.title or title or "")
     elif fmt == "json":
         document = parse_json(text, filename=filename)
     else:
@@ -134,59 +152,54 @@ def parse_document(text: str | bytes, format: str | None = None,
     return document
 
 
-def parse_records(text: str | bytes, filename: str | None = None
-                  ) -> Iterator[tuple[str, Document | ParseError]]:
-    """Each record of a JSON Lines file (or a JSON array, or ``{"articles": [...]}``).
+def parse_file(data: str | bytes, filename: str, fields: FieldMap | None = None,
+               format: str | None = None) -> Iterator[tuple[str, Document | ParseError]]:
+    """Every article in one file, whatever its kind: the one input path of ingest and parse.
 
     Args:
-        text: the file, as text or bytes (decoded with :func:`decode_page`).
-        filename: names the records in locations and errors.
+        data: the file's bytes (decoded with :func:`decode_page`) or text.
+        filename: picks the reader by suffix (:data:`SUFFIXES`) and names the file in
+            locations and errors.
+        fields: where records keep their fields (JSON, JSON Lines, CSV).
+        format: read the file as this page format (one of ``FORMATS``) whatever its suffix.
 
     Yields:
-        ``(location, document or error)`` with locations such as ``file:3`` (line) or
-        ``file[2]`` (array index), so one bad record does not stop the others.
+        ``(location, document or error)``: one pair for a page; one per record, feed
+        entry or exported post (locations ``file:3``, ``file[2]``, ``file#4``), so that
+        one bad record does not stop the others.
     """
-    where = _where(filename)
     warnings: list[str] = []
-    if isinstance(text, (bytes, bytearray)):
-        text, warnings = decode_page(bytes(text), filename)
-    stripped = text.lstrip()
-    if stripped.startswith(("[", "{")):
-        try:
-            data = load_json(text, where, "expected JSON Lines, a JSON array or {\"articles\": [...]}")
-        except InvalidJsonError:
-            data = None  # not one JSON value: read it as JSON Lines below
-        except ParseError as exc:  # one JSON value that cannot be read at all
-            yield where, exc
-            return
-        if isinstance(data, dict) and isinstance(data.get("articles"), list):
-            data = data["articles"]
-        if isinstance(data, list):
-            for index, record in enumerate(data):
-                here = f"{where}[{index}]"
-                yield here, _record_document(record, here, warnings)
-            return
-        if isinstance(data, dict):
-            yield where, _record_document_text(text, where, warnings)
-            return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            here = f"{where}:{number}"
-            yield here, _record_document_text(line, here, warnings)
-
-
-def _record_document(record: Any, where: str, warnings: list[str]) -> Document | ParseError:
-    return _record_document_text(json.dumps(record, ensure_ascii=False), where, warnings)
-
-
-def _record_document_text(text: str, where: str, warnings: list[str]) -> Document | ParseError:
     try:
-        document = parse_json(text, filename=where)
-        if not document.body.strip():
-            raise NoArticleError(where, _no_body_reason(document))
+        if isinstance(data, (bytes, bytearray)):
+            text, warnings = decode_page(bytes(data), filename)
+        else:
+            text = data
+            _check_not_binary(text, filename)
+        suffix = suffix_of(filename)
+        if format is None and suffix in RECORD_FORMATS:
+            found: Iterator[tuple[str, Document | ParseError]] = parse_records(text, filename, fields)
+        elif format is None and suffix in XML_SUFFIXES:
+            found = _xml_source(text, filename)
+        else:
+            found = iter([(filename, parse_document(text, format=format, filename=filename))])
+        for location, item in found:
+            if warnings and isinstance(item, Document):
+                item = replace(item, warnings=tuple(warnings) + item.warnings)
+            yield location, item
     except ParseError as exc:
-        return exc
-    return replace(document, warnings=tuple(warnings)) if warnings else document
+        yield filename, exc
+
+
+def _xml_source(text: str, filename: str) -> Iterator[tuple[str, Document | ParseError]]:
+    """A feed, a WordPress export, or an XHTML page saved as .xml."""
+    from .feeds import is_feed, is_wxr, parse_feed, parse_wxr
+
+    if is_wxr(text):
+        yield from parse_wxr(text, filename)
+    elif is_feed(text):
+        yield from parse_feed(text, filename)
+    else:
+        yield filename, parse_document(text, filename=filename)
 
 
 def _no_body_reason(document: Document) -> str:

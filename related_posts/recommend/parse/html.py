@@ -396,11 +396,46 @@ class _HtmlPage:
             if not widget and not _NAMED_MARKER.search(marker) and \
                     _NOT_RELATED.search(marker.replace("related", "")):
                 continue
-            if self.holds_article(node):
-                continue
-            if widget or self.s(node).links >= 1:
+            if self.looks_like_tail(node, widget):
                 found.append(node)
         return found
+
+    def looks_like_tail(self, node: _Node, widget: bool) -> bool:
+        """Whether a marked element is a related block: a list of links or items, or (for
+        a widget network's own name) an empty placeholder that a script fills.
+
+        A marker alone never makes a block: a "related" or "more" box of prose inside the
+        article is not cut, nor an element left open (``<div class="more-stories"/>`` is
+        no empty element to a browser: it runs to its parent's end) that so holds the
+        article's paragraphs. Its descendants are still looked at, so a genuine list
+        inside it is found.
+        """
+        stats = self.s(node)
+        if not stats.text:
+            return widget  # an empty slot: a widget's placeholder, else nothing to cut
+        if self.holds_article(node) or self._holds_prose(node):
+            return False
+        return widget or (stats.links >= 1 and self.is_link_list(node))
+
+    def _holds_prose(self, node: _Node) -> bool:
+        """Whether two paragraphs of prose (a sentence or more, no link in or around them)
+        follow each other below ``node``: article text. A card's teaser sits next to its
+        link instead."""
+        stack = [node]
+        while stack:
+            inner = stack.pop()
+            if inner.tag == "a" or inner.tag in _RAW_TEXT:
+                continue  # a card that is one link may hold its title and teaser as <p>s
+            previous = False
+            for child in inner.children:
+                stack.append(child)
+                stats = self.s(child)
+                prose = child.tag == "p" and not stats.links and stats.text >= 40 and \
+                    bool(_SENTENCE_END.search(self.text(child)))
+                if prose and previous:
+                    return True
+                previous = prose
+        return False
 
     def heading_blocks(self) -> list[tuple[_Node, _Node, _Node]]:
         """``(first, last, heading)`` element runs that start with a tail heading

@@ -7,6 +7,7 @@ from typing import Any
 
 from ...article import TailItem
 from .document import Document, TailLayout
+from .meta import metadata_from_fields, split_front_matter
 
 # -- text and Markdown -----------------------------------------------------------------------
 
@@ -144,7 +145,9 @@ def parse_text(text: str, *, markdown: bool = False) -> Document:
     turns that into a :class:`NoArticleError`).
     """
     lines = _lines_with_offsets(text)
-    title, body_from, title_is_tail = _find_title(lines, markdown)
+    fields, body_start, warning = split_front_matter(text)
+    front_title, metadata = metadata_from_fields(fields)
+    title, body_from, title_is_tail = _find_title(lines, markdown, body_start, front_title)
     if title_is_tail:
         # The first line is itself a tail heading: a page of only a tail.
         title = ""
@@ -184,6 +187,8 @@ def parse_text(text: str, *, markdown: bool = False) -> Document:
         tail_style=style,
         ellipsis=ellipsis,
         layout=layout,
+        metadata=metadata,
+        warnings=(warning,) if warning else (),
     )
 
 
@@ -216,22 +221,17 @@ def _trim_footer(lines: list[tuple[int, str]], start: int, stop: int) -> int:
     return index
 
 
-def _find_title(lines: list[tuple[int, str]], markdown: bool) -> tuple[str, int, bool]:
+def _find_title(lines: list[tuple[int, str]], markdown: bool, body_start: int = 0,
+                front_title: str | None = None) -> tuple[str, int, bool]:
     """The title, the index of the first body line, and whether the title line is a
-    tail heading (a page of only a tail)."""
-    index = 0
-    fence = lines[0][1].strip() if lines else ""
-    if fence in ("---", "+++"):
-        # YAML (---) or TOML (+++) front matter: take its title and skip it.
-        closing = ("---", "...") if fence == "---" else ("+++",)
-        for end in range(1, min(len(lines), 200)):
-            if lines[end][1].strip() in closing:
-                for _, line in lines[1:end]:
-                    key = re.match(r"^title\s*[:=]\s*(.*)$", line, re.IGNORECASE)
-                    if key:
-                        return key.group(1).strip().strip("\"'"), end + 1, False
-                index = end + 1
-                break
+    tail heading (a page of only a tail).
+
+    ``body_start`` is the offset below the front matter (0 without); a ``title`` in the
+    front matter is the title, and the page below it is all body.
+    """
+    index = next((i for i, (offset, _) in enumerate(lines) if offset >= body_start), len(lines))
+    if front_title:
+        return front_title, index, False
     while index < len(lines) and not lines[index][1].strip():
         index += 1
     if index >= len(lines):

@@ -1,0 +1,160 @@
+"""Bring a site's files into a store: read, add, rename, and (with ``sync``) remove.
+
+:func:`ingest` is what ``related-posts ingest`` runs. It reads every file through
+:mod:`.sources`, stores and embeds new and changed articles (:meth:`Recommender.add`),
+and keeps one article per page: a page file whose id changed (it gained a canonical
+URL, say) replaces the article it was stored as. With ``sync`` the store is made to
+match the folders and files given: an article whose file is gone, whose record left its
+file, or whose post became a draft is removed, and leaves every list as ``remove``
+does. A file that could not be read, or held a record that could not be, removes
+nothing: what it holds is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .article import Article, Skipped
+from .recommend.recommender import AddReport, Recommender
+from .sources import FieldMap, expand_paths, read_file
+
+
+@dataclass
+class IngestReport:
+    """What :func:`ingest` did (or, with ``dry_run``, would do)."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    drafts: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def read(self) -> int:
+        """Articles read (stored, or unchanged), drafts not counted."""
+        return self.added + self.updated + self.unchanged
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+            "skipped": len(self.skipped),
+            "skipped_reasons": [{"location": s.location, "reason": s.reason} for s in self.skipped],
+            "drafts": len(self.drafts), "draft_locations": self.drafts,
+            "renamed": [{"from": old, "to": new} for old, new in self.renamed],
+            "removed": self.removed, "dry_run": self.dry_run,
+        }
+
+
+def ingest(rec: Recommender, paths: Iterable[str | Path], fields: FieldMap | None = None, *,
+           sync: bool = False, dry_run: bool = False,
+           progress: Callable[..., Iterable[Any]] | None = None) -> IngestReport:
+    """Store the articles of ``paths`` (files and folders) in ``rec``'s store.
+
+    Args:
+        rec: the recommender whose store receives the articles.
+        paths: files and folders (folders recurse).
+        fields: where records keep their fields. None: the mapping saved for these paths
+            by an earlier ingest, else the usual names. A mapping given is saved for them.
+        sync: also remove the stored articles of these paths that are no longer there.
+        dry_run: read and compare everything, write nothing.
+        progress: wraps the list of files (a progress bar), or None.
+
+    Returns:
+        The counts, the skipped inputs and drafts, and the ids renamed and removed.
+    """
+    given = [Path(p) for p in paths]
+    store = rec.store
+    saved = store.field_maps()
+    if fields is not None and fields.to_pairs() and not dry_run:
+        store.save_field_maps({**saved, **{_key(p): fields.to_pairs() for p in given}})
+    files = expand_paths(given)
+    by_origin = store.ids_by_origin()
+    known = {origin: ids[0] for origin, ids in by_origin.items() if len(ids) == 1}
+    seen: dict[str, set[str]] = {}  # origin -> ids read from it in this run
+    broken: set[str] = set()  # origins with a record that could not be read
+    report = IngestReport(dry_run=dry_run)
+
+    def articles() -> Iterator[Article | Skipped]:
+        wrap = progress or (lambda items, **_: items)
+        for path, site in wrap(files, desc="ingest", unit="file"):
+            origin = str(path.resolve())
+            mapping = fields if fields is not None and fields.to_pairs() else _saved_fields(saved, path)
+            for item in read_file(path, site, mapping, known):
+                if isinstance(item, Skipped) and item.draft:
+                    report.drafts.append(item.location)
+                    seen.setdefault(origin, set())
+                    continue
+                if isinstance(item, Skipped):
+                    broken.add(origin)
+                else:
+                    seen.setdefault(origin, set()).add(item.id)
+                yield item
+
+    if dry_run:
+        added = _compare(rec, articles())
+    else:
+        added = rec.add(articles())
+    report.added, report.updated, report.unchanged = added.added, added.updated, added.unchanged
+    report.skipped = added.skipped
+    # A page is one article: the page file stored under another id was renamed.
+    for origin, ids in seen.items():
+        if len(ids) == 1 and origin not in broken:
+            (new_id,) = ids
+            report.renamed += [(old, new_id) for old in by_origin.get(origin, ()) if old != new_id
+                               and _is_page(origin)]
+    gone = {old for old, _ in report.renamed}
+    if sync:
+        scope = [p.resolve() for p in given]
+        for origin, stored in by_origin.items():
+            if origin in broken or not _within(Path(origin), scope):
+                continue
+            report.removed += [i for i in stored if i not in seen.get(origin, set()) and i not in gone]
+    if not dry_run and (gone or report.removed):
+        rec.remove(sorted(gone | set(report.removed)))
+    return report
+
+
+def _compare(rec: Recommender, items: Iterable[Article | Skipped]) -> AddReport:
+    """What :meth:`Recommender.add` would report, without writing or embedding."""
+    report = AddReport()
+    for item in items:
+        if isinstance(item, Skipped):
+            report.skipped.append(item)
+            continue
+        stored = rec.store.get(item.id)
+        if stored is None:
+            report.added += 1
+        elif stored.content_hash != item.content_hash or stored.metadata != item.metadata:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    return report
+
+
+def _is_page(origin: str) -> bool:
+    from .recommend.parse import PAGE_FORMATS
+
+    return Path(origin).suffix.lower() in PAGE_FORMATS
+
+
+def _within(path: Path, scope: list[Path]) -> bool:
+    return any(path == root or root in path.parents for root in scope)
+
+
+def _key(path: Path) -> str:
+    return str(path.resolve())
+
+
+def _saved_fields(saved: dict[str, list[str]], path: Path) -> FieldMap | None:
+    """The field mapping saved for ``path`` or the nearest folder above it."""
+    resolved = path.resolve()
+    for candidate in (resolved, *resolved.parents):
+        if str(candidate) in saved:
+            return FieldMap.from_pairs(saved[str(candidate)])
+    return None
