@@ -183,6 +183,7 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
     when every input was skipped (nothing was read), else 0.
     """
     from .ingest import ingest as ingest_paths
+    from .recommend.parse import SUFFIXES
 
     try:
         field_map = FieldMap.from_pairs(fields) if fields else None
@@ -204,6 +205,9 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
             click.echo(f"  {'would remove' if dry_run else 'removed'} {article_id}", err=True)
         for skipped in report.skipped:
             click.echo(f"  skipped {skipped}", err=True)
+        if report.ignored:
+            click.echo(f"  ignored {report.ignored} files in the folders that are not articles (valid: "
+                       f"{', '.join(SUFFIXES)})", err=True)
     if report.skipped and not report.read:
         sys.exit(1)
 
@@ -445,22 +449,18 @@ def _parse_pages(paths: tuple[str, ...], fmt: str | None):
     files, the library parses them. Files in folders that are not pages are counted."""
     from .recommend.parse import SUFFIXES, ParseError, parse_file
 
-    others = 0
-    named = {Path(p) for p in paths if not Path(p).is_dir()}
-    files = [path for path, _ in expand_paths([p for p in paths if p != "-"])]
+    ignored: list[Path] = []
+    files = [path for path, _ in expand_paths([p for p in paths if p != "-"], ignored)]
     for path in ([Path("-")] if "-" in paths else []) + files:
         name = str(path)
-        if path not in named and path.suffix.lower() not in SUFFIXES:
-            others += 1  # a file in a folder that is not a page: counted, not parsed
-            continue
         try:
             data = sys.stdin.buffer.read() if name == "-" else path.read_bytes()
         except OSError as exc:
             yield name, ParseError(name, f"cannot be read ({exc.strerror})")
             continue
         yield from parse_file(data, name, format=fmt)
-    if others:
-        click.echo(f"skipped {others} files that are not pages (valid: {', '.join(SUFFIXES)})", err=True)
+    if ignored:
+        click.echo(f"skipped {len(ignored)} files that are not pages (valid: {', '.join(SUFFIXES)})", err=True)
 
 
 def _describe_page(row: dict[str, Any], single: bool) -> str:

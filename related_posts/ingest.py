@@ -33,6 +33,7 @@ class IngestReport:
     drafts: list[str] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    ignored: int = 0  # files in the folders that are not of a kind that can be read
     dry_run: bool = False
 
     @property
@@ -47,7 +48,7 @@ class IngestReport:
             "skipped_reasons": [{"location": s.location, "reason": s.reason} for s in self.skipped],
             "drafts": len(self.drafts), "draft_locations": self.drafts,
             "renamed": [{"from": old, "to": new} for old, new in self.renamed],
-            "removed": self.removed, "dry_run": self.dry_run,
+            "removed": self.removed, "ignored": self.ignored, "dry_run": self.dry_run,
         }
 
 
@@ -73,12 +74,13 @@ def ingest(rec: Recommender, paths: Iterable[str | Path], fields: FieldMap | Non
     saved = store.field_maps()
     if fields is not None and fields.to_pairs() and not dry_run:
         store.save_field_maps({**saved, **{_key(p): fields.to_pairs() for p in given}})
-    files = expand_paths(given)
+    ignored: list[Path] = []
+    files = expand_paths(given, ignored)
     by_origin = store.ids_by_origin()
     known = {origin: ids[0] for origin, ids in by_origin.items() if len(ids) == 1}
     seen: dict[str, set[str]] = {}  # origin -> ids read from it in this run
     broken: set[str] = set()  # origins with a record that could not be read
-    report = IngestReport(dry_run=dry_run)
+    report = IngestReport(dry_run=dry_run, ignored=len(ignored))
 
     def articles() -> Iterator[Article | Skipped]:
         wrap = progress or (lambda items, **_: items)

@@ -77,8 +77,14 @@ def _config_value(config: Path, keys: tuple[str, ...]) -> str | None:
     return next((data[k].strip() for k in keys if isinstance(data.get(k), str) and data[k].strip()), None)
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[tuple[Path, Site]]:
-    """Every file to read as ``(file, site)``; folders recurse, hidden entries are skipped."""
+def expand_paths(paths: Iterable[str | Path], ignored: list[Path] | None = None
+                 ) -> list[tuple[Path, Site]]:
+    """Every file to read as ``(file, site)``; folders recurse, hidden entries are skipped.
+
+    Files inside folders that are not of a kind that can be read (a site's configuration,
+    images, stylesheets) are left out, and appended to ``ignored`` when it is given; a
+    file named itself is always listed, so that reading it says why it cannot be read.
+    """
     files: list[tuple[Path, Site]] = []
     for raw in paths:
         path = Path(raw)
@@ -86,8 +92,12 @@ def expand_paths(paths: Iterable[str | Path]) -> list[tuple[Path, Site]]:
             site = site_of(path)
             for child in sorted(path.rglob("*")):
                 relative = child.relative_to(path)
-                if child.is_file() and not any(p.startswith(".") for p in relative.parts):
+                if not child.is_file() or any(p.startswith(".") for p in relative.parts):
+                    continue
+                if child.suffix.lower() in SUFFIXES:
                     files.append((child, site))
+                elif ignored is not None:
+                    ignored.append(child)
         else:
             files.append((path, site_of(path.parent)))
     return files
@@ -143,15 +153,13 @@ def document_to_article(document: Document, location: str, path: Path, site: Sit
     if not document.title:
         return Skipped(location, "no title" if record else
                        "no title: the first line (or '# heading') must hold one")
-    url = metadata.url
-    if url and site.base_url and not urlsplit(url).netloc:
-        url = urljoin(site.base_url.rstrip("/") + "/", url.lstrip("/"))
+    url, image = (_absolute(value, site.base_url) for value in (metadata.url, metadata.image))
     single = location == str(path)  # one article per file: a page
     if single and url is None and site.kind == "hugo" and site.base_url:
         url = _hugo_permalink(path, site, metadata.slug)
     article_id = (metadata.id if record else None) or (url_to_id(url) if url else None) \
         or metadata.id or metadata.slug
-    if article_id is None and single and not record:
+    if article_id is None and single:  # a page, or a file holding one record
         article_id = known_id or path_to_id(path, site.root)
     if article_id is None:
         return Skipped(location, "no 'id' or 'url' field to take an id from (fields found: "
@@ -166,11 +174,23 @@ def document_to_article(document: Document, location: str, path: Path, site: Sit
         lang=metadata.lang,
         tail=document.tail,
         labels=metadata.labels,
-        image=metadata.image,
+        image=image,
         description=metadata.description,
         modified=metadata.modified,
         origin=str(path.resolve()),
     )
+
+
+def _absolute(url: str | None, base_url: str | None) -> str | None:
+    """A site-relative URL (``/posts/x/``) resolved against the site's base URL."""
+    if not url or not base_url:
+        return url
+    try:
+        if urlsplit(url).netloc or urlsplit(url).scheme:
+            return url
+    except ValueError:  # not a URL at all: kept as it is, and the URL policy judges it
+        return url
+    return urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
 
 
 def path_to_id(path: Path, root: Path) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -62,10 +63,18 @@ def test_bad_field_mapping_names_the_valid_names():
 )
 def test_bad_input_is_skipped_with_location_and_reason(tmp_path, name, content, location, reason):
     (tmp_path / name).write_bytes(content)
-    _, skipped = _read(tmp_path)
+    _, skipped = _read(tmp_path / name)
     assert len(skipped) == 1
     assert skipped[0].location == str(tmp_path / location)
     assert reason in skipped[0].reason
+
+
+def test_files_in_a_folder_that_are_not_articles_are_ignored_not_errors(tmp_path):
+    (tmp_path / "hugo.toml").write_text('baseURL = "https://x.example/"\n')
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG")
+    (tmp_path / "post.md").write_text("# Post\n\nA body.\n")
+    articles, skipped = _read(tmp_path)
+    assert [a.id for a in articles] == ["post"] and skipped == []
 
 
 def test_html_with_declared_charset_is_decoded(tmp_path):
@@ -156,3 +165,46 @@ def test_ingest_reads_a_latin_1_page_as_parse_does(tmp_path):
     parsed = parse_document(data, filename="latin.txt")
     assert skipped == [] and (article.title, article.body) == (parsed.title, parsed.body) == (
         "Caf\u00e9 prices", "The caf\u00e9 raised its prices again this week.")
+
+
+PAGES = Path(__file__).parent / "pages"
+
+
+def _bad_encoding_pages(folder: Path) -> list[Path]:
+    """Pages in the encodings publishers' files come in, declared wrongly or not at all."""
+    russian = "Погода в горах\n\nВ горах снова идёт снег, и дороги к перевалу закрыты до утра."
+    written = {
+        "cp1251.txt": russian.encode("cp1251"),
+        "koi8.md": ("# " + russian).encode("koi8_r"),
+        "latin1-declared-utf8.html": ("<html><head><meta charset='utf-8'><title>Café</title></head><body><article><p>"
+                                      + "Le café du coin sert un très bon thé à la menthe chaque matin. " * 4
+                                      + "</p></article></body></html>").encode("latin-1"),
+        "mixed.md": "# Crème brûlée\n\nA custard with a burnt top, ".encode() + "served cold in a ramekin, très bon.".encode("cp1252"),
+    }
+    for name, data in written.items():
+        (folder / name).write_bytes(data)
+    return [folder / name for name in written]
+
+
+def test_parse_and_ingest_agree_on_every_test_page(tmp_path):
+    from related_posts.recommend.parse import SUFFIXES, Document, parse_file
+    from related_posts.sources import read_file, site_of
+
+    pages = [p for p in sorted(PAGES.rglob("*"))
+             if p.suffix in SUFFIXES and not p.name.endswith(".expected.json")] + _bad_encoding_pages(tmp_path)
+    assert len(pages) > 50
+    for page in pages:
+        parsed = list(parse_file(page.read_bytes(), str(page)))
+        read = list(read_file(page, site_of(page.parent)))
+        assert len(parsed) == len(read), page
+        for (where, document), item in zip(parsed, read):
+            if not isinstance(document, Document):
+                assert isinstance(item, Skipped) and (item.location, item.reason) == (where, document.reason)
+            elif not document.title or document.metadata.draft:
+                assert isinstance(item, Skipped), page
+            else:
+                assert isinstance(item, Article), (page, item)
+                assert (item.title, item.body, item.tail) == (document.title, document.body, document.tail)
+                meta = document.metadata
+                assert (item.published, item.labels, item.lang, item.description, item.modified) == (
+                    meta.published, meta.labels, meta.lang, meta.description, meta.modified), page

@@ -1,7 +1,8 @@
-"""Bytes of a page to text: UTF-8 first, then the declared charset, then repairs."""
+"""Bytes of a page to text: UTF-8 first, then the declared charset, then repairs and guesses."""
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from .document import BinaryDataError, _where
@@ -17,15 +18,53 @@ _MAGIC = (
 )
 _CHARSET = re.compile(rb"""(?:charset|encoding)\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+_HIGH = bytes(range(0x80, 0x100))
+_STRAY = re.compile("[\udc80-\udcff]+")
+
+# Labels Python does not know, as the codecs pages that use them are in.
+_ALIASES = {"windows-874": "cp874", "x-sjis": "cp932", "windows-31j": "cp932", "x-gbk": "gbk",
+            "x-euc-jp": "euc_jp", "x-mac-roman": "mac_roman", "macintosh": "mac_roman"}
+# Declared charsets read as their Windows superset, as browsers do (the WHATWG Encoding
+# standard): the two differ only in 0x80-0x9F, control characters in the ISO charset and
+# punctuation (curly quotes, dashes, the euro sign) in the Windows one.
+_WINDOWS = {"iso8859-1": "cp1252", "ascii": "cp1252", "iso8859-9": "cp1254",
+            "iso8859-11": "cp874", "tis-620": "cp874"}
+# A declared East Asian charset that does not decode is tried again as the Windows
+# extension pages labelled so are mostly in.
+_EXTENDED = {"shift_jis": "cp932", "euc_kr": "cp949", "gb2312": "gb18030", "gbk": "gb18030",
+             "big5": "cp950"}
+
+# What a page in a Western European language (English, French, German, Spanish, Italian,
+# Portuguese, Dutch, Catalan) holds beyond ASCII, read as Windows-1252: its letters and
+# common punctuation. Left out are the letters that Central European, Turkish, Cyrillic,
+# Greek, Hebrew and Arabic bytes mostly turn into when read so (å æ ø ð þ ý ÿ š ž ¹ ³ ± ¤
+# ...): a page with them goes to charset-normalizer, which then still prefers Windows-1252
+# for Nordic text.
+_WESTERN = frozenset(
+    "àâäçéèêëîïôöùûüœáíóúñãõìòßÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŒÁÍÓÚÑÃÕÌÒ"
+    "\u201c\u201d\u2018\u2019\u201e\u201a\u2013\u2014\u2026«»‹›€£¢°·•×¡¿©®™§ªº²½µ´†‡‰\u00a0\u00ad")
+# charset-normalizer's languages that Windows-1252 writes.
+_WESTERN_LANGUAGES = frozenset({
+    "English", "English\u2014", "Danish", "Dutch", "Finnish", "French", "German", "Indonesian",
+    "Italian", "Norwegian", "Portuguese", "Spanish", "Swedish"})
+# Mess (charset-normalizer's measure of implausible characters) above which a declared
+# charset is not believed, and up to which a Windows-1252 reading counts as Western.
+_DECLARED_MESS = 0.2
+_WESTERN_MESS = 0.1
 
 
 def decode_page(data: bytes, filename: str | None = None) -> tuple[str, list[str]]:
     """Bytes of a page to text, with warnings for every guess made on the way.
 
     UTF-8 (a BOM allowed) first: a page that is valid UTF-8 is UTF-8 whatever it declares.
-    Else the charset the page declares (``<meta charset>``, ``encoding=``); else, for a
-    page that is mostly UTF-8 with some stray bytes (mixed encodings), those bytes are
-    read as Windows-1252; else all of it is. UTF-16 with a BOM is accepted.
+    Else the charset the page declares (``<meta charset>``, ``encoding=``), ISO-8859-1 read
+    as Windows-1252 as browsers do, unless what it decodes to is implausible (the declared
+    charset is wrong). Else, for a page that is mostly UTF-8 with some stray bytes (mixed
+    encodings), those bytes are read as Windows-1252; else a page that reads as Western
+    European text in Windows-1252 is read so; else the charset is guessed with
+    charset-normalizer (Cyrillic, Greek, Central European, Turkish, Hebrew, Arabic, Chinese,
+    Japanese, Korean charsets), Windows-1252 where it has no guess. UTF-16 with a BOM is
+    accepted.
 
     Args:
         data: the page's bytes.
@@ -64,24 +103,24 @@ def decode_page(data: bytes, filename: str | None = None) -> tuple[str, list[str
                             "read as UTF-8")
         _check_not_binary(text, filename)
         return text, warnings
-    if declared and not _is_utf8_name(declared):
-        try:
-            text = data.decode(declared)
+    if declared and _is_utf8_name(declared):
+        problem = f"not UTF-8 although it declares '{declared}'"
+    elif declared:
+        text, problem = _decode_declared(data, declared)
+        if text is not None:
             _check_not_binary(text, filename)
             return text, warnings
-        except (LookupError, UnicodeError):  # unknown or broken codec names too
-            warnings.append(f"{where}: declared charset '{declared}' does not decode it; "
-                            "guessed instead")
+    else:
+        problem = "not UTF-8"
     text, stray = _decode_mixed(data)
-    good = len(re.findall(rb"[\xc2-\xf4][\x80-\xbf]+", data))
-    if good > stray:
-        warnings.append(f"{where}: mixed encodings: {stray} byte sequence(s) are not UTF-8 "
+    stray_bytes = sum(len(run) for run in stray)
+    valid = len(data) - len(data.translate(None, _HIGH)) - stray_bytes  # bytes of UTF-8 characters
+    if valid > stray_bytes or (valid and _is_western(b"".join(stray).decode("cp1252", "replace"))):
+        warnings.append(f"{where}: mixed encodings: {len(stray)} byte sequence(s) are not UTF-8 "
                         "and were read as Windows-1252")
     else:
-        text = data.decode("cp1252", errors="replace")
-        warnings.append(f"{where}: not UTF-8"
-                        + (f" although it declares '{declared}'" if declared else "")
-                        + "; read as Windows-1252")
+        text, charset = _guess(data)
+        warnings.append(f"{where}: {problem}; read as {charset}")
     _check_not_binary(text, filename)
     return text, warnings
 
@@ -90,18 +129,119 @@ def _is_utf8_name(name: str) -> bool:
     return name.replace("-", "").replace("_", "") in ("utf8", "utf8mb4", "unicode11utf8")
 
 
-def _decode_mixed(data: bytes) -> tuple[str, int]:
-    """UTF-8 where the bytes are UTF-8, Windows-1252 for the stray bytes between."""
-    text = data.decode("utf-8-sig", errors="surrogateescape")
-    stray = 0
+def _decode_declared(data: bytes, declared: str) -> tuple[str | None, str]:
+    """The page in the charset it declares, or ``None`` and why not."""
+    try:
+        codec = codecs.lookup(_ALIASES.get(declared, declared)).name
+    except LookupError:
+        return None, f"declares charset '{declared}', which is unknown"
+    text = None
+    for attempt in (_WINDOWS.get(codec), codec, _EXTENDED.get(codec)):
+        if attempt:
+            try:
+                text = data.decode(attempt)
+                break
+            except UnicodeError:
+                continue
+    if text is None:
+        return None, f"declared charset '{declared}' does not decode it"
+    if _implausible(text):
+        return None, f"declares charset '{declared}' but does not read as it"
+    return text, ""
+
+
+def _decode_mixed(data: bytes) -> tuple[str, list[bytes]]:
+    """UTF-8 where the bytes are UTF-8, Windows-1252 for the stray bytes between; with the
+    runs of stray bytes."""
+    stray: list[bytes] = []
 
     def cp1252(match: re.Match[str]) -> str:
-        nonlocal stray
-        stray += 1
         raw = bytes(ord(c) - 0xDC00 for c in match.group())
+        stray.append(raw)
         return raw.decode("cp1252", errors="replace")
 
-    return re.sub("[\udc80-\udcff]+", cp1252, text), stray
+    return _STRAY.sub(cp1252, data.decode("utf-8-sig", errors="surrogateescape")), stray
+
+
+def _is_western(text: str) -> bool:
+    """Whether every character of ``text`` beyond ASCII is one of Western European text."""
+    return set(text.translate(_DROP_ASCII)) <= _WESTERN
+
+
+_DROP_ASCII = dict.fromkeys(range(0x80))
+
+
+def _implausible(text: str) -> bool:
+    """Text a wrong charset made: characters charset-normalizer finds implausible together,
+    or letters mostly capitals (what KOI8-R and Windows-1251 make of each other)."""
+    from charset_normalizer.md import mess_ratio
+
+    return mess_ratio(text, _DECLARED_MESS) >= _DECLARED_MESS or _mostly_capitals(text)
+
+
+def _mostly_capitals(text: str) -> bool:
+    letters = [c for c in text.translate(_DROP_ASCII) if c.isalpha()]
+    capitals = sum(c.isupper() for c in letters)
+    return capitals >= 4 and capitals > len(letters) - capitals
+
+
+def _guess(data: bytes) -> tuple[str, str]:
+    """Text and charset name of a page that is neither UTF-8 nor in a charset it declares.
+
+    Windows-1252 where that reads as Western European text (charset-normalizer often picks
+    Windows-1250 or a Mac or DOS charset for short Western pages, its candidates being
+    tied); else charset-normalizer's best guess, Windows-1252 among ties where it reads as
+    a Western language, else the most coherent of the tied (its own order among ties is
+    the order it tried them in), passing over readings in capitals; Windows-1252 where it
+    has no guess."""
+    try:
+        western = data.decode("cp1252")
+    except UnicodeDecodeError:
+        pass
+    else:
+        from charset_normalizer.md import mess_ratio
+
+        if _is_western(western) and mess_ratio(western, _WESTERN_MESS) < _WESTERN_MESS:
+            return western, "Windows-1252"
+    codec = _charset_normalizer_guess(data)
+    if codec is None:
+        return data.decode("cp1252", errors="replace"), "Windows-1252"
+    return data.decode(codec, errors="replace"), _charset_name(codec)
+
+
+def _charset_normalizer_guess(data: bytes) -> str | None:
+    try:
+        from charset_normalizer import from_bytes
+        from charset_normalizer.utils import is_multi_byte_encoding
+    except ImportError:  # a dependency of trafilatura; without it, Windows-1252 as before
+        return None
+    matches = list(from_bytes(data, preemptive_behaviour=False))
+    if not matches:
+        return None
+    best = matches[0]
+    if is_multi_byte_encoding(best.encoding):
+        return str(best.encoding)
+    near = [m for m in matches if not is_multi_byte_encoding(m.encoding) and m.chaos <= best.chaos + 0.01]
+    for match in near:
+        if "cp1252" in match.could_be_from_charset and (
+                match is best or match.language in _WESTERN_LANGUAGES):
+            return "cp1252"
+    tied = [m for m in near if abs(m.coherence - best.coherence) <= 0.02]
+    ranked = sorted(tied, key=lambda m: -m.coherence) + [m for m in near if m not in tied]
+    for match in ranked:
+        if not _mostly_capitals(str(match)):
+            return str(match.encoding)
+    return str(best.encoding)
+
+
+def _charset_name(codec: str) -> str:
+    """``cp1251`` as Windows-1251, ``iso8859_7`` as ISO-8859-7, ``koi8_r`` as KOI8-R."""
+    name = codecs.lookup(codec).name
+    if name.startswith("cp125"):
+        return "Windows-" + name[2:]
+    if name.startswith("iso8859-"):
+        return "ISO-8859-" + name[8:]
+    return name.upper().replace("_", "-")
 
 
 def _check_not_binary(text: str, filename: str | None) -> None:

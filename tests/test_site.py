@@ -1,0 +1,165 @@
+"""A publisher's real site in: a Hugo content folder and saved WordPress pages.
+
+The fixtures under tests/fixtures/sites/ are written in the shapes Hugo (hugo.toml,
+YAML and TOML front matter, a page bundle, a draft) and a WordPress theme with Yoast and
+YARPP (canonical link, Open Graph, article:* meta, a JSON-LD @graph) produce.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from related_posts import Recommender
+from related_posts.cli import cli
+from related_posts.ingest import ingest
+from related_posts.recommend.parse import parse_document
+
+SITES = Path(__file__).parent / "fixtures" / "sites"
+
+
+@pytest.fixture
+def hugo(tmp_path: Path) -> Path:
+    site = tmp_path / "hugo"
+    shutil.copytree(SITES / "hugo", site)
+    return site
+
+
+@pytest.fixture
+def wordpress(tmp_path: Path) -> Path:
+    site = tmp_path / "wordpress"
+    shutil.copytree(SITES / "wordpress", site)
+    return site
+
+
+def _stored(db: Path) -> dict:
+    with Recommender(db, model="hashing") as rec:
+        return {a.id: a for a in rec.store.articles()}
+
+
+def test_a_hugo_folder_comes_in_with_its_metadata_and_urls(hugo, tmp_path):
+    db = tmp_path / "site.db"
+    with Recommender(db, model="hashing") as rec:
+        report = ingest(rec, [hugo])
+    assert (report.added, report.drafts) == (5, [str(hugo / "content/posts/tubeless-tyres.md")])
+    stored = _stored(db)
+    # Ids are Hugo's URLs: default permalinks under baseURL, a slug, a front matter url.
+    assert sorted(stored) == ["ridelog.example/astro/winter-sky", "ridelog.example/posts/adjusting-rear-derailleur",
+                              "ridelog.example/posts/brake-pads", "ridelog.example/posts/checking-chain-wear",
+                              "ridelog.example/posts/sourdough-starter"]
+    gears = stored["ridelog.example/posts/adjusting-rear-derailleur"]
+    assert gears.url == "https://ridelog.example/posts/adjusting-rear-derailleur/"
+    assert gears.published == "2026-03-02T07:30:00Z" and gears.modified == "2026-03-09T17:00:00Z"
+    assert gears.labels == ("cycling", "maintenance", "how-to")
+    assert gears.image == "https://ridelog.example/images/derailleur.jpg"
+    assert gears.description.startswith("Barrel adjuster, limit screws")
+    assert [item.title for item in gears.tail] == ["Ten Celebrity Kitchens You Have To See",
+                                                   "This One Trick Lowers Your Energy Bill"]
+    bread = stored["ridelog.example/posts/sourdough-starter"]  # a page bundle with TOML front matter
+    assert bread.title.startswith("Keeping a Sourdough Starter") and bread.labels == ("baking", "sourdough", "kitchen")
+    assert stored["ridelog.example/astro/winter-sky"].url == "https://ridelog.example/astro/winter-sky/"
+
+
+def test_saved_wordpress_pages_come_in_with_canonical_urls_and_meta(wordpress, tmp_path):
+    db = tmp_path / "site.db"
+    with Recommender(db, model="hashing") as rec:
+        ingest(rec, [wordpress])
+    stored = _stored(db)
+    assert sorted(stored) == ["plotnotes.example/2025/04/raised-beds", "plotnotes.example/2025/11/leaf-mould",
+                              "plotnotes.example/2025/12/winter-bike-commute"]
+    leaves = stored["plotnotes.example/2025/11/leaf-mould"]
+    assert leaves.url == "https://plotnotes.example/2025/11/leaf-mould/"
+    assert leaves.published == "2025-11-03T16:40:00+00:00" and leaves.lang == "en-GB"
+    assert leaves.labels == ("compost", "autumn", "Garden")
+    assert leaves.image.endswith("/2025/11/leaf-mould.jpg")
+    assert leaves.description.startswith("Autumn leaves turn into")
+    assert "Plot Notes" not in leaves.title and "Proudly powered" not in leaves.body
+    assert len(leaves.tail) == 2  # the YARPP list, kept for audit
+
+
+@pytest.mark.parametrize("site_name", ["hugo", "wordpress"])
+def test_rewrite_links_every_item_to_the_related_articles_url(site_name, request, tmp_path):
+    site = request.getfixturevalue(site_name)
+    db = tmp_path / "site.db"
+    with Recommender(db, model="hashing") as rec:
+        ingest(rec, [site])
+        rec.refresh(k=3)
+        urls = {a.url for a in rec.store.articles()}
+        pages = sorted(p for p in site.rglob("*") if p.suffix in (".md", ".html") and "tubeless" not in p.name)
+        for page in pages:
+            text = page.read_text(encoding="utf-8")
+            rewritten = rec.rewrite(text, filename=page.name)
+            document = parse_document(rewritten, filename=page.name)
+            assert document.tail, page
+            assert all(item.url in urls for item in document.tail), (page, document.tail)
+            assert "partner.example" not in rewritten  # the old tail is gone
+
+
+def test_two_folder_arguments_and_a_sync_keep_one_article_per_page(tmp_path):
+    site = tmp_path / "blog"  # a plain folder: no site configuration, no URLs
+    (site / "posts").mkdir(parents=True)
+    for name, title in [("gears", "Indexing gears"), ("chain", "Chain wear"), ("bread", "Rye bread")]:
+        (site / "posts" / f"{name}.md").write_text(f"# {title}\n\n{title} explained in a few words here.\n")
+    db = tmp_path / "site.db"
+    with Recommender(db, model="hashing") as rec:
+        ingest(rec, [site])
+        again = ingest(rec, [site / "posts"])  # the same files through another folder
+        assert (again.added, again.unchanged) == (0, 3)
+        (site / "posts" / "chain.md").write_text("# Chain wear\n\nMeasure twelve links with a steel rule.\n")
+        (site / "posts" / "bread.md").unlink()
+        rec.refresh(k=2)
+        synced = ingest(rec, [site / "posts"], sync=True)
+        assert (synced.updated, synced.removed) == (1, ["posts/bread"])
+        rec.refresh(k=2)
+        assert sorted(rec.store.article_ids()) == ["posts/chain", "posts/gears"]
+        assert all("posts/bread" not in [i.id for i in rec.related(a, k=2)] for a in rec.store.article_ids())
+
+
+def test_a_page_that_gains_a_canonical_url_replaces_its_old_id(tmp_path):
+    page = tmp_path / "site" / "garden.html"
+    page.parent.mkdir()
+    body = "<p>" + "Leaf mould takes two years in a bin bag behind the shed. " * 5 + "</p>"
+    page.write_text(f"<html><head><title>Leaf mould</title></head><body><article>{body}</article></body></html>")
+    db = tmp_path / "site.db"
+    with Recommender(db, model="hashing") as rec:
+        ingest(rec, [page.parent])
+        page.write_text("<html><head><title>Leaf mould</title><link rel='canonical' href='https://plot.example/leaf/'>"
+                        f"</head><body><article>{body}</article></body></html>")
+        report = ingest(rec, [page.parent])
+        assert report.renamed == [("garden", "plot.example/leaf")]
+        assert rec.store.article_ids() == ["plot.example/leaf"]
+
+
+def test_sync_dry_run_lists_and_writes_nothing(hugo, tmp_path):
+    db = tmp_path / "site.db"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(hugo), "--db", str(db), "--model", "hashing", "-q"]).exit_code == 0
+    (hugo / "content/posts/brake-pads.md").unlink()
+    draft = hugo / "content/posts/winter-sky.md"
+    draft.write_text(draft.read_text().replace("tags: [astrophotography", "draft: true\ntags: [astrophotography"))
+    result = runner.invoke(cli, ["ingest", str(hugo), "--sync", "--dry-run", "--db", str(db), "--json", "-q"])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0 and report["dry_run"] is True
+    assert sorted(report["removed"]) == ["ridelog.example/astro/winter-sky", "ridelog.example/posts/brake-pads"]
+    assert len(_stored(db)) == 5  # nothing written
+    result = runner.invoke(cli, ["ingest", str(hugo), "--sync", "--db", str(db), "-q"])
+    assert result.exit_code == 0 and "removed 2" in result.stdout
+    assert "ridelog.example/posts/brake-pads" not in _stored(db)
+
+
+def test_field_mappings_are_remembered_per_source(tmp_path):
+    records = tmp_path / "export.jsonl"
+    records.write_text(json.dumps({"guid": "g1", "headline": "Gears", "copy": "Indexing gears in short."}) + "\n")
+    db = tmp_path / "site.db"
+    runner = CliRunner()
+    first = runner.invoke(cli, ["ingest", str(records), "--db", str(db), "--model", "hashing", "-q",
+                                "--field", "id=guid", "--field", "body=copy"])
+    assert first.exit_code == 0, first.output
+    records.write_text(json.dumps({"guid": "g1", "headline": "Gears", "copy": "Indexing gears, now longer."}) + "\n")
+    second = runner.invoke(cli, ["ingest", str(records), "--db", str(db), "--json", "-q"])
+    assert json.loads(second.stdout)["updated"] == 1
+    assert _stored(db)["g1"].body == "Indexing gears, now longer."
