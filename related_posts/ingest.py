@@ -19,7 +19,7 @@ from typing import Any
 
 from .article import Article, Skipped
 from .recommend.recommender import AddReport, Recommender
-from .sources import FieldMap, expand_paths, read_file
+from .sources import FieldMap, expand_paths, read_file, scope_of
 
 
 @dataclass
@@ -76,8 +76,9 @@ def ingest(rec: Recommender, paths: Iterable[str | Path], fields: FieldMap | Non
         store.save_field_maps({**saved, **{_key(p): fields.to_pairs() for p in given}})
     ignored: list[Path] = []
     files = expand_paths(given, ignored)
-    by_origin = store.ids_by_origin()
-    known = {origin: ids[0] for origin, ids in by_origin.items() if len(ids) == 1}
+    stored_pages = store.ids_by_origin()
+    by_origin = {origin: [i for i, _ in pages] for origin, pages in stored_pages.items()}
+    known = {origin: pages[0] for origin, pages in stored_pages.items() if len(pages) == 1}
     seen: dict[str, set[str]] = {}  # origin -> ids read from it in this run
     broken: set[str] = set()  # origins with a record that could not be read
     report = IngestReport(dry_run=dry_run, ignored=len(ignored))
@@ -112,7 +113,7 @@ def ingest(rec: Recommender, paths: Iterable[str | Path], fields: FieldMap | Non
                                and _is_page(origin)]
     gone = {old for old, _ in report.renamed}
     if sync:
-        scope = [p.resolve() for p in given]
+        scope = [scope_of(p) for p in given]
         for origin, stored in by_origin.items():
             if origin in broken or not _within(Path(origin), scope):
                 continue

@@ -19,15 +19,28 @@ folder arguments keeps one id per page.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from .article import Article, Skipped
-from .recommend.parse import SUFFIXES, Document, FieldMap, ParseError, load_mapping, parse_file
+from .recommend.parse import (
+    SUFFIXES,
+    XML_SUFFIXES,
+    Document,
+    FieldMap,
+    ParseError,
+    decode_page,
+    load_mapping,
+    parse_file,
+)
+from .recommend.parse.feeds import is_sitemap, sitemap_urls
 
 __all__ = ["FieldMap", "Site", "document_to_article", "expand_paths", "read_file", "read_sources",
-           "site_of", "url_to_id"]
+           "scope_of", "site_of", "url_to_id"]
+
+#: The ``(id, url)`` of each stored page, by its file's absolute path.
+Known = Mapping[str, "tuple[str, str | None]"]
 
 #: Files that mark a site's root folder: Hugo (``hugo.*``, or ``config.*`` beside a
 #: ``content`` folder) and Jekyll (``_config.yml``).
@@ -94,7 +107,7 @@ def expand_paths(paths: Iterable[str | Path], ignored: list[Path] | None = None
                 relative = child.relative_to(path)
                 if not child.is_file() or any(p.startswith(".") for p in relative.parts):
                     continue
-                if child.suffix.lower() in SUFFIXES:
+                if child.suffix.lower() in SUFFIXES and not _is_sitemap_file(child):
                     files.append((child, site))
                 elif ignored is not None:
                     ignored.append(child)
@@ -104,18 +117,19 @@ def expand_paths(paths: Iterable[str | Path], ignored: list[Path] | None = None
 
 
 def read_sources(paths: Iterable[str | Path], fields: FieldMap | None = None,
-                 known: Mapping[str, str] | None = None) -> Iterator[Article | Skipped]:
+                 known: Known | None = None) -> Iterator[Article | Skipped]:
     """Articles from files and folders, with a :class:`Skipped` for each bad file or record.
 
-    ``known`` maps the origin (absolute path) of a stored page to its id, so that a page
-    read through another folder argument keeps the id it has.
+    ``known`` maps the origin (absolute path) of a stored page to its ``(id, url)``, so
+    that a page read through another folder argument keeps the id it has, and a page
+    without a URL of its own the URL a sitemap gave it.
     """
     for path, site in expand_paths(paths):
         yield from read_file(path, site, fields, known)
 
 
 def read_file(path: Path, site: Site, fields: FieldMap | None = None,
-              known: Mapping[str, str] | None = None) -> Iterator[Article | Skipped]:
+              known: Known | None = None) -> Iterator[Article | Skipped]:
     """The articles of one file (see :func:`read_sources`)."""
     location = str(path)
     if not path.exists():
@@ -134,6 +148,9 @@ def read_file(path: Path, site: Site, fields: FieldMap | None = None,
     if not data.strip():
         yield Skipped(location, "empty file")
         return
+    if suffix in XML_SUFFIXES and is_sitemap(data.decode("utf-8", "replace")[:4096]):
+        yield from _sitemap_pages(path, data, site, known, set())
+        return
     origin = str(path.resolve())
     for where, found in parse_file(data, location, fields):
         if isinstance(found, ParseError):
@@ -142,9 +159,87 @@ def read_file(path: Path, site: Site, fields: FieldMap | None = None,
             yield document_to_article(found, where, path, site, (known or {}).get(origin))
 
 
+def _sitemap_pages(sitemap: Path, data: bytes, site: Site, known: Known | None,
+                   visited: set[Path]) -> Iterator[Article | Skipped]:
+    """The pages an XML sitemap lists, read from a local mirror of the site beside it.
+
+    A URL ``https://host/a/b/`` is looked for at ``a/b/index.html``, ``a/b.html`` and
+    ``a/b`` under the sitemap's folder, and under a ``host/`` folder there (as ``wget
+    --mirror`` saves a site); a sitemap index's sitemaps are found the same way. A page
+    without a canonical link of its own gets the URL the sitemap gives it.
+    """
+    visited.add(sitemap.resolve())
+    text, _ = decode_page(data, str(sitemap))
+    found = sitemap_urls(text, str(sitemap))
+    for error in found.errors:
+        yield Skipped(error.location, error.reason)
+    for url in found.sitemaps:
+        local = _mirrored(sitemap.parent, url)
+        if local is None:
+            yield Skipped(f"{sitemap}: {url}", f"no local copy of this sitemap at "
+                          f"{_mirror_candidates(sitemap.parent, url)[0]}; mirror the site beside the index")
+        elif local.resolve() not in visited:
+            try:
+                yield from _sitemap_pages(local, local.read_bytes(), site, known, visited)
+            except OSError as exc:
+                yield Skipped(str(local), f"cannot read the file ({exc.strerror or exc})")
+    for url in found.pages:
+        local = _mirrored(sitemap.parent, url)
+        if local is None:
+            yield Skipped(f"{sitemap}: {url}", "no local copy of this page at "
+                          f"{_mirror_candidates(sitemap.parent, url)[0]} (or .html, or under a "
+                          "folder named after the host); mirror the site beside the sitemap")
+            continue
+        for item in read_file(local, site, None, known):
+            if isinstance(item, Article) and item.url is None:
+                item = replace(item, url=url, id=url_to_id(url))
+            yield item
+
+
+def _mirror_candidates(folder: Path, url: str) -> list[Path]:
+    parts = urlsplit(url)
+    path = parts.path.strip("/")
+    candidates = []
+    for base in (folder, folder / parts.netloc):
+        if path:
+            candidates += [base / path / "index.html", base / f"{path}.html", base / path]
+        else:
+            candidates.append(base / "index.html")
+    return candidates
+
+
+def _mirrored(folder: Path, url: str) -> Path | None:
+    """The local copy of ``url`` in a mirror of the site under ``folder``, if there is one."""
+    try:
+        return next((c for c in _mirror_candidates(folder, url) if c.is_file()), None)
+    except ValueError:  # a URL that does not split
+        return None
+
+
+def _is_sitemap_file(path: Path) -> bool:
+    """Whether ``path`` is an XML sitemap. In a folder one is left out: the folder's pages
+    are read themselves, and a sitemap would list them again."""
+    if path.suffix.lower() not in XML_SUFFIXES:
+        return False
+    try:
+        with path.open("rb") as handle:
+            return is_sitemap(handle.read(4096).decode("utf-8", "replace"))
+    except OSError:
+        return False
+
+
+def scope_of(path: Path) -> Path:
+    """What a path given to ``ingest --sync`` stands for: a sitemap its mirror's folder,
+    anything else itself."""
+    return path.parent.resolve() if _is_sitemap_file(path) else path.resolve()
+
+
 def document_to_article(document: Document, location: str, path: Path, site: Site,
-                        known_id: str | None = None) -> Article | Skipped:
-    """One parsed page, record or entry of the file ``path`` as an article, or why not."""
+                        known: tuple[str, str | None] | None = None) -> Article | Skipped:
+    """One parsed page, record or entry of the file ``path`` as an article, or why not.
+
+    ``known`` is the ``(id, url)`` the store holds for this page's file, if any.
+    """
     metadata = document.metadata
     if metadata.draft:
         return Skipped(location, "a draft or unpublished post (draft: true, or a status such as "
@@ -157,10 +252,12 @@ def document_to_article(document: Document, location: str, path: Path, site: Sit
     single = location == str(path)  # one article per file: a page
     if single and url is None and site.kind == "hugo" and site.base_url:
         url = _hugo_permalink(path, site, metadata.slug)
+    if single and url is None and known is not None and metadata.slug is None:
+        url = known[1]  # the URL a sitemap gave this file
     article_id = (metadata.id if record else None) or (url_to_id(url) if url else None) \
         or metadata.id or metadata.slug
     if article_id is None and single:  # a page, or a file holding one record
-        article_id = known_id or path_to_id(path, site.root)
+        article_id = known[0] if known is not None else path_to_id(path, site.root)
     if article_id is None:
         return Skipped(location, "no 'id' or 'url' field to take an id from (fields found: "
                        f"{', '.join(sorted(map(str, document.meta.get('record', {})))) or 'none'})")

@@ -163,3 +163,68 @@ def test_field_mappings_are_remembered_per_source(tmp_path):
     second = runner.invoke(cli, ["ingest", str(records), "--db", str(db), "--json", "-q"])
     assert json.loads(second.stdout)["updated"] == 1
     assert _stored(db)["g1"].body == "Indexing gears, now longer."
+
+
+def test_wordpress_rest_json_comes_in_without_field_flags(tmp_path):
+    db = tmp_path / "site.db"
+    with Recommender(db, model="hashing") as rec:
+        report = ingest(rec, [SITES.parent / "sources" / "wp-json-posts.json"])
+        assert (report.added, report.skipped) == (2, [])
+        blight = rec.store.get("plotnotes.example/2025/05/tomato-blight")
+        potatoes = rec.store.get("plotnotes.example/2025/04/seed-potatoes")
+    assert blight.title == "Tomato Blight: Spotting It Early & Saving the Crop"
+    assert blight.published == "2025-05-18T09:20:00" and blight.modified == "2025-05-19T07:00:00"
+    assert blight.labels == ("Garden", "Tomatoes", "Disease")  # names from _embedded, not term ids
+    assert blight.image == "https://plotnotes.example/wp-content/uploads/2025/05/blight.jpg"
+    assert blight.description == "Brown patches on the lower leaves after a muggy week: act the same day."
+    assert "<p>" not in blight.body and "&#8216;" not in blight.body and "\u2018blight free\u2019" in blight.body
+    assert blight.body.startswith("Blight arrives in warm, wet spells")
+    assert potatoes.labels == () and potatoes.description is None and "Second earlies" in potatoes.body
+
+
+def _mirror_page(title: str, canonical: str | None = None) -> str:
+    link = f'<link rel="canonical" href="{canonical}">' if canonical else ""
+    prose = f"<p>{title} is written up here in a few sentences of its own, long enough to be an article. " * 4
+    return f"<!DOCTYPE html><html><head><title>{title}</title>{link}</head><body><article>{prose}</p></article></body></html>"
+
+
+def test_a_sitemap_reads_the_pages_of_a_local_mirror(tmp_path):
+    mirror = tmp_path / "mirror"
+    (mirror / "2026/03/overnight-sourdough").mkdir(parents=True)
+    (mirror / "pedalandpantry.example/2026/03").mkdir(parents=True)
+    shutil.copy(SITES.parent / "sources" / "sitemap.xml", mirror / "sitemap.xml")
+    (mirror / "2026/03/overnight-sourdough/index.html").write_text(_mirror_page("Overnight sourdough"))
+    (mirror / "pedalandpantry.example/2026/03/gravel-loop-reservoir.html").write_text(
+        _mirror_page("Gravel loop", "https://pedalandpantry.example/2026/03/gravel-loop-reservoir/"))
+    db = tmp_path / "site.db"
+    with Recommender(db, model="hashing") as rec:
+        report = ingest(rec, [mirror / "sitemap.xml"])
+        bread = rec.store.get("pedalandpantry.example/2026/03/overnight-sourdough")
+        assert bread is not None and bread.url == "https://pedalandpantry.example/2026/03/overnight-sourdough/"
+        assert rec.store.get("pedalandpantry.example/2026/03/gravel-loop-reservoir") is not None
+        assert report.added == 2
+        missing = [s for s in report.skipped if "slow-puncture" in s.location]
+        assert missing and "no local copy of this page at" in missing[0].reason
+        # The mirror's folder holds the sitemap too: read as a folder, the pages come once.
+        again = ingest(rec, [mirror])
+        assert (again.unchanged, again.skipped) == (2, [])
+
+
+def test_feeds_and_a_wordpress_export_come_in_without_field_flags(tmp_path):
+    sources = SITES.parent / "sources"
+    db = tmp_path / "site.db"
+    with Recommender(db, model="hashing") as rec:
+        exported = ingest(rec, [sources / "wordpress-export.xml"])
+        assert exported.skipped == [] and exported.added >= 4 and exported.drafts
+        puncture = rec.store.get("pedalandpantry.example/2026/02/slow-puncture")
+        assert puncture is not None and puncture.url == "https://pedalandpantry.example/2026/02/slow-puncture/"
+        assert puncture.published == "2026-02-10T12:00:00Z" and "Cycling" in puncture.labels
+        # The same site's feed names the same posts by the same links: no second article
+        # (only its French post is not in the export).
+        fed = ingest(rec, [sources / "feed-atom.xml"])
+        assert (fed.added, fed.updated + fed.unchanged) == (1, 4)
+        assert rec.store.get("pedalandpantry.example/fr/2026/02/tarte-aux-pommes").lang == "fr-FR"
+        rss = ingest(rec, [sources / "feed-rss.xml"])
+        assert (rss.added, rss.skipped) == (0, []) and rss.updated == 5  # its RSS feed, likewise
+        for article in rec.store.articles():
+            assert "<p" not in article.body and "&lt;" not in article.body and "&amp;" not in article.title

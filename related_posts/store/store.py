@@ -321,15 +321,15 @@ class Store:
                 self.db.table("articles").update(article.id, {
                     **{k: row[k] for k in _METADATA_COLUMNS}, "updated_at": stamp})
 
-    def ids_by_origin(self) -> dict[str, list[str]]:
-        """The ids stored from each file (absolute path), in id order.
+    def ids_by_origin(self) -> dict[str, list[tuple[str, str | None]]]:
+        """The ``(id, url)`` of the articles stored from each file (absolute path), in id order.
 
         Articles stored before origins were recorded are placed by their ``source`` (the
         path as it was given), when that names a file from here.
         """
-        found: dict[str, list[str]] = {}
-        for article_id, origin, source in self.db.execute(
-                "select id, origin, source from articles order by id"):
+        found: dict[str, list[tuple[str, str | None]]] = {}
+        for article_id, origin, source, url in self.db.execute(
+                "select id, origin, source, url from articles order by id"):
             if origin is None and source:
                 try:
                     candidate = Path(source)
@@ -337,7 +337,7 @@ class Store:
                 except (OSError, ValueError):
                     origin = None
             if origin is not None:
-                found.setdefault(origin, []).append(article_id)
+                found.setdefault(origin, []).append((article_id, url))
         return found
 
     def find_by_hash(self, content_hash: str) -> str | None:

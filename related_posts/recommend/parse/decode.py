@@ -20,6 +20,8 @@ _CHARSET = re.compile(rb"""(?:charset|encoding)\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 _HIGH = bytes(range(0x80, 0x100))
 _STRAY = re.compile("[\udc80-\udcff]+")
+_C1_CONTROL = re.compile("[\x80-\x9f]")
+_DROP_ASCII = dict.fromkeys(range(0x80))
 
 # Labels Python does not know, as the codecs pages that use them are in.
 _ALIASES = {"windows-874": "cp874", "x-sjis": "cp932", "windows-31j": "cp932", "x-gbk": "gbk",
@@ -34,19 +36,16 @@ _WINDOWS = {"iso8859-1": "cp1252", "ascii": "cp1252", "iso8859-9": "cp1254",
 _EXTENDED = {"shift_jis": "cp932", "euc_kr": "cp949", "gb2312": "gb18030", "gbk": "gb18030",
              "big5": "cp950"}
 
-# What a page in a Western European language (English, French, German, Spanish, Italian,
-# Portuguese, Dutch, Catalan) holds beyond ASCII, read as Windows-1252: its letters and
-# common punctuation. Left out are the letters that Central European, Turkish, Cyrillic,
-# Greek, Hebrew and Arabic bytes mostly turn into when read so (å æ ø ð þ ý ÿ š ž ¹ ³ ± ¤
-# ...): a page with them goes to charset-normalizer, which then still prefers Windows-1252
-# for Nordic text.
-_WESTERN = frozenset(
-    "àâäçéèêëîïôöùûüœáíóúñãõìòßÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŒÁÍÓÚÑÃÕÌÒ"
-    "\u201c\u201d\u2018\u2019\u201e\u201a\u2013\u2014\u2026«»‹›€£¢°·•×¡¿©®™§ªº²½µ´†‡‰\u00a0\u00ad")
-# charset-normalizer's languages that Windows-1252 writes.
-_WESTERN_LANGUAGES = frozenset({
-    "English", "English\u2014", "Danish", "Dutch", "Finnish", "French", "German", "Indonesian",
-    "Italian", "Norwegian", "Portuguese", "Spanish", "Swedish"})
+# What a page in a Western European language holds beyond ASCII, read as Windows-1252:
+# the letters of English, French, German, Spanish, Italian, Portuguese, Dutch and Catalan,
+# or those of Swedish, Danish, Norwegian and Finnish, and common punctuation. Left out are
+# the letters that Central European, Turkish, Cyrillic, Greek, Hebrew and Arabic bytes
+# mostly turn into when read so (ð þ ý ÿ š ž ¹ ³ ± ¤ ..., and å æ ø among the letters of
+# the south): a page with them goes to charset-normalizer.
+_PUNCTUATION = ("\u201c\u201d\u2018\u2019\u201e\u201a\u2013\u2014\u2026«»‹›€£¢°·•×¡¿©®™§ªº²½µ´†‡‰"
+                "\u00a0\u00ad")
+_WESTERN = (frozenset("àâäçéèêëîïôöùûüœáíóúñãõìòßÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŒÁÍÓÚÑÃÕÌÒ" + _PUNCTUATION),
+            frozenset("äöåæøéüÄÖÅÆØÉÜ" + _PUNCTUATION))
 # Mess (charset-normalizer's measure of implausible characters) above which a declared
 # charset is not believed, and up to which a Windows-1252 reading counts as Western.
 _DECLARED_MESS = 0.2
@@ -57,14 +56,14 @@ def decode_page(data: bytes, filename: str | None = None) -> tuple[str, list[str
     """Bytes of a page to text, with warnings for every guess made on the way.
 
     UTF-8 (a BOM allowed) first: a page that is valid UTF-8 is UTF-8 whatever it declares.
-    Else the charset the page declares (``<meta charset>``, ``encoding=``), ISO-8859-1 read
-    as Windows-1252 as browsers do, unless what it decodes to is implausible (the declared
-    charset is wrong). Else, for a page that is mostly UTF-8 with some stray bytes (mixed
-    encodings), those bytes are read as Windows-1252; else a page that reads as Western
-    European text in Windows-1252 is read so; else the charset is guessed with
-    charset-normalizer (Cyrillic, Greek, Central European, Turkish, Hebrew, Arabic, Chinese,
-    Japanese, Korean charsets), Windows-1252 where it has no guess. UTF-16 with a BOM is
-    accepted.
+    Else the charset the page declares (``<meta charset>``, ``encoding=``; ISO-8859-1 read
+    as Windows-1252, as browsers do), unless what it decodes to is implausible: then the
+    declaration is wrong. Else, for a page that is mostly UTF-8 with some stray bytes
+    (mixed encodings), those bytes are read as Windows-1252; else a page that reads as
+    Western European text in Windows-1252 is read so; else the charset is guessed with
+    charset-normalizer (Cyrillic, Greek, Central European, Turkish, Hebrew, Arabic,
+    Chinese, Japanese and Korean charsets), Windows-1252 where it has no guess. UTF-16
+    with a BOM is accepted. ``bench/decode.py`` measures this against the alternatives.
 
     Args:
         data: the page's bytes.
@@ -103,8 +102,14 @@ def decode_page(data: bytes, filename: str | None = None) -> tuple[str, list[str
                             "read as UTF-8")
         _check_not_binary(text, filename)
         return text, warnings
+    # The bytes that are not UTF-8, and how many bytes beyond ASCII are.
+    stray = "".join(_STRAY.findall(data.decode("utf-8-sig", errors="surrogateescape")))
+    stray_bytes = len(stray)
+    valid = len(data) - len(data.translate(None, _HIGH)) - stray_bytes
     if declared and _is_utf8_name(declared):
         problem = f"not UTF-8 although it declares '{declared}'"
+    elif declared and valid > 2 * stray_bytes:  # UTF-8 with a paste, whatever the template says
+        problem = f"declares charset '{declared}' but is mostly UTF-8"
     elif declared:
         text, problem = _decode_declared(data, declared)
         if text is not None:
@@ -112,11 +117,12 @@ def decode_page(data: bytes, filename: str | None = None) -> tuple[str, list[str
             return text, warnings
     else:
         problem = "not UTF-8"
-    text, stray = _decode_mixed(data)
-    stray_bytes = sum(len(run) for run in stray)
-    valid = len(data) - len(data.translate(None, _HIGH)) - stray_bytes  # bytes of UTF-8 characters
-    if valid > stray_bytes or (valid and _is_western(b"".join(stray).decode("cp1252", "replace"))):
-        warnings.append(f"{where}: mixed encodings: {len(stray)} byte sequence(s) are not UTF-8 "
+    # Mostly UTF-8, or some UTF-8 and stray bytes that are Western text in Windows-1252.
+    if valid > stray_bytes or (valid and _is_western(
+            stray.encode("utf-8", "surrogateescape").decode("cp1252", "replace"))):
+        text, runs = _decode_mixed(data)
+        said = f"{problem}; " if declared and not _is_utf8_name(declared) else ""
+        warnings.append(f"{where}: {said}mixed encodings: {runs} byte sequence(s) are not UTF-8 "
                         "and were read as Windows-1252")
     else:
         text, charset = _guess(data)
@@ -135,6 +141,8 @@ def _decode_declared(data: bytes, declared: str) -> tuple[str | None, str]:
         codec = codecs.lookup(_ALIASES.get(declared, declared)).name
     except LookupError:
         return None, f"declares charset '{declared}', which is unknown"
+    if codec.startswith(("utf-16", "utf-32")):  # without a byte-order mark or NUL bytes it is not
+        return None, f"declares charset '{declared}' but is not {declared.upper()}"
     text = None
     for attempt in (_WINDOWS.get(codec), codec, _EXTENDED.get(codec)):
         if attempt:
@@ -150,58 +158,67 @@ def _decode_declared(data: bytes, declared: str) -> tuple[str | None, str]:
     return text, ""
 
 
-def _decode_mixed(data: bytes) -> tuple[str, list[bytes]]:
+def _decode_mixed(data: bytes) -> tuple[str, int]:
     """UTF-8 where the bytes are UTF-8, Windows-1252 for the stray bytes between; with the
-    runs of stray bytes."""
-    stray: list[bytes] = []
+    number of runs of stray bytes."""
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    stray = 0
 
     def cp1252(match: re.Match[str]) -> str:
+        nonlocal stray
+        stray += 1
         raw = bytes(ord(c) - 0xDC00 for c in match.group())
-        stray.append(raw)
         return raw.decode("cp1252", errors="replace")
 
-    return _STRAY.sub(cp1252, data.decode("utf-8-sig", errors="surrogateescape")), stray
+    return _STRAY.sub(cp1252, text), stray
 
 
 def _is_western(text: str) -> bool:
-    """Whether every character of ``text`` beyond ASCII is one of Western European text."""
-    return set(text.translate(_DROP_ASCII)) <= _WESTERN
-
-
-_DROP_ASCII = dict.fromkeys(range(0x80))
+    """Whether every character of ``text`` beyond ASCII is one of Western European text
+    (of the south or of the north)."""
+    characters = set(text.translate(_DROP_ASCII))
+    return any(characters <= western for western in _WESTERN)
 
 
 def _implausible(text: str) -> bool:
-    """Text a wrong charset made: characters charset-normalizer finds implausible together,
-    or letters mostly capitals (what KOI8-R and Windows-1251 make of each other)."""
-    from charset_normalizer.md import mess_ratio
+    """Text a wrong charset made: C1 control characters (what ISO-8859 charsets make of
+    Windows bytes), letters mostly capitals (what KOI8-R and Windows-1251 make of each
+    other), or characters charset-normalizer finds implausible together."""
+    return (_C1_CONTROL.search(text) is not None or _mostly_capitals(text)
+            or _mess(text, _DECLARED_MESS) >= _DECLARED_MESS)
 
-    return mess_ratio(text, _DECLARED_MESS) >= _DECLARED_MESS or _mostly_capitals(text)
+
+def _mess(text: str, limit: float) -> float:
+    """charset-normalizer's mess ratio of the text's first 64k characters, up to ``limit``
+    (0 without charset-normalizer)."""
+    try:
+        from charset_normalizer.md import mess_ratio
+    except ImportError:
+        return 0.0
+    return float(mess_ratio(text[:65536], limit))
 
 
 def _mostly_capitals(text: str) -> bool:
-    letters = [c for c in text.translate(_DROP_ASCII) if c.isalpha()]
-    capitals = sum(c.isupper() for c in letters)
-    return capitals >= 4 and capitals > len(letters) - capitals
+    """Whether most letters beyond ASCII (in the first 64k characters) are capitals."""
+    letters = text[:65536].translate(_DROP_ASCII)
+    capitals = sum(map(str.isupper, letters))
+    return capitals >= 4 and capitals > sum(map(str.islower, letters))
 
 
 def _guess(data: bytes) -> tuple[str, str]:
     """Text and charset name of a page that is neither UTF-8 nor in a charset it declares.
 
-    Windows-1252 where that reads as Western European text (charset-normalizer often picks
-    Windows-1250 or a Mac or DOS charset for short Western pages, its candidates being
-    tied); else charset-normalizer's best guess, Windows-1252 among ties where it reads as
-    a Western language, else the most coherent of the tied (its own order among ties is
-    the order it tried them in), passing over readings in capitals; Windows-1252 where it
-    has no guess."""
+    Windows-1252 where that reads as Western European text (for short Western pages
+    charset-normalizer often finds Windows-1250, a Mac or a DOS charset as good and picks
+    it); else charset-normalizer's guess: among the candidates it finds tied, the most
+    coherent, Windows-1252 first among equals, passing over readings in capitals;
+    Windows-1252 where it has no guess (or is not installed)."""
     try:
         western = data.decode("cp1252")
     except UnicodeDecodeError:
         pass
     else:
-        from charset_normalizer.md import mess_ratio
-
-        if _is_western(western) and mess_ratio(western, _WESTERN_MESS) < _WESTERN_MESS:
+        if _is_western(western) and _mess(western, _WESTERN_MESS) < _WESTERN_MESS:
             return western, "Windows-1252"
     codec = _charset_normalizer_guess(data)
     if codec is None:
@@ -221,16 +238,15 @@ def _charset_normalizer_guess(data: bytes) -> str | None:
     best = matches[0]
     if is_multi_byte_encoding(best.encoding):
         return str(best.encoding)
+    # charset-normalizer's own order among candidates it finds tied (mess within 0.01,
+    # coherence within 0.02) is the order it tried them in, Windows-1250 before -1252.
     near = [m for m in matches if not is_multi_byte_encoding(m.encoding) and m.chaos <= best.chaos + 0.01]
-    for match in near:
-        if "cp1252" in match.could_be_from_charset and (
-                match is best or match.language in _WESTERN_LANGUAGES):
-            return "cp1252"
     tied = [m for m in near if abs(m.coherence - best.coherence) <= 0.02]
-    ranked = sorted(tied, key=lambda m: -m.coherence) + [m for m in near if m not in tied]
-    for match in ranked:
+    ranked = sorted(tied, key=lambda m: (-round(m.coherence, 3), round(m.chaos, 3),
+                                         "cp1252" not in m.could_be_from_charset))
+    for match in ranked + [m for m in near if m not in tied]:
         if not _mostly_capitals(str(match)):
-            return str(match.encoding)
+            return "cp1252" if "cp1252" in match.could_be_from_charset else str(match.encoding)
     return str(best.encoding)
 
 

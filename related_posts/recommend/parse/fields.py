@@ -10,7 +10,6 @@ so a teaser never shows escaped markup.
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -106,7 +105,7 @@ def as_text(value: str, *, markup: bool) -> str:
     from .feeds import html_to_text
 
     text = html_to_text(value)
-    return text if markup else " ".join(html_lib.unescape(text).split())
+    return text if markup else " ".join(text.split())
 
 
 def record_fields(record: Mapping[str, Any], where: str, fields: FieldMap | None = None
@@ -147,6 +146,8 @@ def record_fields(record: Mapping[str, Any], where: str, fields: FieldMap | None
     _, metadata = metadata_from_fields(plain)
     status = record.get("status")
     draft = isinstance(status, str) and status.strip().lower() in DRAFT_STATUSES
+    if _is_wordpress_rest(record):
+        metadata = replace(metadata, **_wordpress_embedded(record, fields, metadata))
     if "id" in values and not (fields.id is None and _is_wordpress_rest(record) and "url" in values):
         # Ids are kept exactly, integers as their digits; a WordPress REST post is known
         # by its link instead, as the same post is in the site's feed, export and pages.
@@ -158,6 +159,28 @@ def record_fields(record: Mapping[str, Any], where: str, fields: FieldMap | None
 
 def _is_wordpress_rest(record: Mapping[str, Any]) -> bool:
     return isinstance(record.get("title"), Mapping) and "rendered" in record["title"]
+
+
+def _wordpress_embedded(record: Mapping[str, Any], fields: FieldMap, metadata: PageMetadata
+                        ) -> dict[str, Any]:
+    """Labels and image of a WordPress REST post: its ``categories`` and ``tags`` are term
+    ids, so the names come from ``_embedded`` (``?_embed``), and the featured image from
+    ``_embedded`` or Jetpack's field; term ids alone are no labels."""
+    embedded: Mapping[str, Any] = record["_embedded"] if isinstance(record.get("_embedded"), Mapping) else {}
+    found: dict[str, Any] = {}
+    if fields.labels is None:
+        terms: list[Any] = embedded["wp:term"] if isinstance(embedded.get("wp:term"), list) else []
+        found["labels"] = tuple(dict.fromkeys(
+            " ".join(term["name"].split()) for group in terms if isinstance(group, list) for term in group
+            if isinstance(term, Mapping) and isinstance(term.get("name"), str) and term["name"].strip()))
+    if fields.image is None and not metadata.image:
+        media = embedded.get("wp:featuredmedia")
+        first: Mapping[str, Any] = media[0] if isinstance(media, list) and media and isinstance(
+            media[0], Mapping) else {}
+        image = first.get("source_url") or record.get("jetpack_featured_media_url")
+        if isinstance(image, str) and image.strip():
+            found["image"] = image.strip()
+    return found
 
 
 def _default_keys(name: str) -> tuple[str, ...]:
