@@ -23,7 +23,7 @@ import html
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -109,7 +109,7 @@ def _with_teaser(item: TailItem, max_chars: int, ellipsis: str) -> TailItem:
         teaser = make_teaser(item.teaser, max_chars, ellipsis)
     else:
         teaser = item.teaser
-    return TailItem(title=item.title, teaser=teaser, url=item.url)
+    return replace(item, teaser=teaser)
 
 
 def _plain_heading(heading: str) -> str:
@@ -256,6 +256,9 @@ def safe_url(url: object) -> str | None:
     return _INVISIBLE.sub(lambda match: quote(match.group(), safe=""), trimmed)
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?=$|[T ])")
+
+
 def render_html_block(items: Sequence[TailItem], heading: str = DEFAULT_HEADING,
                       scores: Sequence[float] | None = None) -> str:
     """A ``<section class="related-posts">`` list; every title, teaser and URL is escaped."""
@@ -263,7 +266,14 @@ def render_html_block(items: Sequence[TailItem], heading: str = DEFAULT_HEADING,
     for index, item in enumerate(items):
         title = html.escape(_one_line(item.title))
         url = safe_url(item.url)
+        image = safe_url(item.image)
+        if image:  # a thumbnail, inside the link as themes put it
+            title = (f'<img class="{HTML_CLASS}__image" src="{html.escape(image, quote=True)}" alt="" '
+                     f'loading="lazy" decoding="async"> {title}')
         link = f'<a href="{html.escape(url, quote=True)}">{title}</a>' if url else title
+        day = _DAY.match(item.published or "")
+        if day:
+            link += f' <time class="{HTML_CLASS}__date" datetime="{day.group()}">{day.group()}</time>'
         teaser = (
             f' <span class="{HTML_CLASS}__teaser">{html.escape(_one_line(item.teaser))}</span>'
             if item.teaser else ""
@@ -288,6 +298,8 @@ def _json_entries(items: Sequence[TailItem], scores: Sequence[float] | None
     for index, item in enumerate(items):
         entry = item.to_dict()
         entry["url"] = safe_url(item.url)  # JSON consumers put it in an href as is
+        if item.image is not None:
+            entry["image"] = safe_url(item.image)
         if scores:
             entry["score"] = round(float(scores[index]), 4)
         related.append(entry)
