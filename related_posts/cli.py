@@ -166,10 +166,13 @@ def cli(force_progress: bool) -> None:
 @click.option("--dry-run", is_flag=True,
               help="Read and compare everything, list what would be added, updated and removed, "
               "and write nothing.")
+@click.option("--restore", is_flag=True,
+              help="Store again the articles taken out with 'related-posts remove' (by default an "
+              "ingest leaves them out).")
 @json_option
 @quiet_option
 def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str, ...], sync: bool,
-           dry_run: bool, as_json: bool, quiet: bool) -> None:
+           dry_run: bool, restore: bool, as_json: bool, quiet: bool) -> None:
     """Store and embed articles from files and folders.
 
     PATHS are pages (.md, .txt, .html; front matter and HTML meta give url, date, tags,
@@ -190,7 +193,8 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--field") from None
     with Recommender(db, model=model) as rec:
-        report = ingest_paths(rec, paths, field_map, sync=sync, dry_run=dry_run, progress=progress(quiet))
+        report = ingest_paths(rec, paths, field_map, sync=sync, dry_run=dry_run, restore=restore,
+                              progress=progress(quiet))
     if as_json:
         echo_json({**report.to_dict(), "db": db})
     else:
@@ -198,7 +202,12 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
                    f"{report.updated}, unchanged {report.unchanged}, skipped {len(report.skipped)}, "
                    f"drafts {len(report.drafts)}"
                    + (f", renamed {len(report.renamed)}" if report.renamed else "")
-                   + (f", removed {len(report.removed)}" if sync else "") + f"  ({db})")
+                   + (f", removed {len(report.removed)}" if sync else "")
+                   + (f", kept out {len(report.kept_out)}" if report.kept_out else "") + f"  ({db})")
+        if report.kept_out:
+            click.echo(f"  left out {len(report.kept_out)} articles taken out with 'related-posts remove' "
+                       f"({', '.join(report.kept_out[:5])}{', ...' if len(report.kept_out) > 5 else ''}); "
+                       "--restore stores them again", err=True)
         for old, new in report.renamed:
             click.echo(f"  renamed {old} -> {new}", err=True)
         for article_id in report.removed:
@@ -346,7 +355,7 @@ def remove(ids: tuple[str, ...], db: str, as_json: bool) -> None:
     asked = list(dict.fromkeys(ids))
     with Recommender(db) as rec:
         missing = [article_id for article_id in asked if rec.store.get(article_id) is None]
-        removed = rec.remove(asked)
+        removed = rec.remove(asked, keep_out=True)
     if as_json:
         echo_json({"removed": removed, "asked": len(asked), "not_stored": missing, "db": db})
     else:

@@ -33,6 +33,7 @@ class IngestReport:
     drafts: list[str] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    kept_out: list[str] = field(default_factory=list)  # removed by hand earlier: not stored again
     ignored: int = 0  # files in the folders that are not of a kind that can be read
     dry_run: bool = False
 
@@ -48,12 +49,12 @@ class IngestReport:
             "skipped_reasons": [{"location": s.location, "reason": s.reason} for s in self.skipped],
             "drafts": len(self.drafts), "draft_locations": self.drafts,
             "renamed": [{"from": old, "to": new} for old, new in self.renamed],
-            "removed": self.removed, "ignored": self.ignored, "dry_run": self.dry_run,
+            "removed": self.removed, "kept_out": self.kept_out, "ignored": self.ignored, "dry_run": self.dry_run,
         }
 
 
 def ingest(rec: Recommender, paths: Iterable[str | Path], fields: FieldMap | None = None, *,
-           sync: bool = False, dry_run: bool = False,
+           sync: bool = False, dry_run: bool = False, restore: bool = False,
            progress: Callable[..., Iterable[Any]] | None = None) -> IngestReport:
     """Store the articles of ``paths`` (files and folders) in ``rec``'s store.
 
@@ -64,6 +65,8 @@ def ingest(rec: Recommender, paths: Iterable[str | Path], fields: FieldMap | Non
             by an earlier ingest, else the usual names. A mapping given is saved for them.
         sync: also remove the stored articles of these paths that are no longer there.
         dry_run: read and compare everything, write nothing.
+        restore: store again the articles taken out with ``remove`` (else they are left
+            out and listed as ``kept_out``).
         progress: wraps the list of files (a progress bar), or None.
 
     Returns:
@@ -82,6 +85,7 @@ def ingest(rec: Recommender, paths: Iterable[str | Path], fields: FieldMap | Non
     seen: dict[str, set[str]] = {}  # origin -> ids read from it in this run
     broken: set[str] = set()  # origins with a record that could not be read
     report = IngestReport(dry_run=dry_run, ignored=len(ignored))
+    unpublished = store.kept_out()
 
     def articles() -> Iterator[Article | Skipped]:
         wrap = progress or (lambda items, **_: items)
@@ -95,6 +99,10 @@ def ingest(rec: Recommender, paths: Iterable[str | Path], fields: FieldMap | Non
                     continue
                 if isinstance(item, Skipped):
                     broken.add(origin)
+                elif item.id in unpublished and not restore:
+                    report.kept_out.append(item.id)
+                    seen.setdefault(origin, set()).add(item.id)
+                    continue
                 else:
                     seen.setdefault(origin, set()).add(item.id)
                 yield item
@@ -103,6 +111,8 @@ def ingest(rec: Recommender, paths: Iterable[str | Path], fields: FieldMap | Non
         added = _compare(rec, articles())
     else:
         added = rec.add(articles())
+        if restore and unpublished:
+            store.let_in(sorted(unpublished & {i for ids in seen.values() for i in ids}))
     report.added, report.updated, report.unchanged = added.added, added.updated, added.unchanged
     report.skipped = added.skipped
     # A page is one article: the page file stored under another id was renamed.

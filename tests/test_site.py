@@ -228,3 +228,39 @@ def test_feeds_and_a_wordpress_export_come_in_without_field_flags(tmp_path):
         assert (rss.added, rss.skipped) == (0, []) and rss.updated == 5  # its RSS feed, likewise
         for article in rec.store.articles():
             assert "<p" not in article.body and "&lt;" not in article.body and "&amp;" not in article.title
+
+
+def test_an_article_removed_by_hand_stays_out_until_restored(hugo, tmp_path):
+    db = tmp_path / "site.db"
+    runner = CliRunner()
+    args = ["--db", str(db), "--model", "hashing", "-q"]
+    assert runner.invoke(cli, ["ingest", str(hugo), *args]).exit_code == 0
+    gone = "ridelog.example/posts/brake-pads"
+    assert runner.invoke(cli, ["remove", gone, "--db", str(db)]).exit_code == 0
+    again = runner.invoke(cli, ["ingest", str(hugo), *args, "--json"])
+    assert json.loads(again.stdout)["kept_out"] == [gone] and gone not in _stored(db)
+    # Sync does not remove what was kept out, nor bring it back.
+    synced = json.loads(runner.invoke(cli, ["ingest", str(hugo), "--sync", *args, "--json"]).stdout)
+    assert synced["removed"] == [] and gone not in _stored(db)
+    restored = json.loads(runner.invoke(cli, ["ingest", str(hugo), "--restore", *args, "--json"]).stdout)
+    assert restored["added"] == 1 and gone in _stored(db)
+    later = json.loads(runner.invoke(cli, ["ingest", str(hugo), *args, "--json"]).stdout)
+    assert later["kept_out"] == [] and later["unchanged"] == 5
+
+
+def test_a_store_from_before_origins_keeps_its_path_ids(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blog" / "posts").mkdir(parents=True)
+    for name in ("gears", "chain"):
+        (tmp_path / "blog" / "posts" / f"{name}.md").write_text(f"# {name}\n\nAbout {name} in a sentence.\n")
+    db = tmp_path / "site.db"
+    with Recommender(db, model="hashing") as rec:
+        ingest(rec, ["blog"])
+        # As migration 009 leaves a store ingested before it: no origins, relative sources.
+        rec.store.db.execute("update articles set origin = null")
+        rec.store.db.conn.commit()
+        report = ingest(rec, [tmp_path / "blog" / "posts"])  # another folder argument
+        assert report.added == 0 and report.renamed == []
+        assert rec.store.article_ids() == ["posts/chain", "posts/gears"]
+        assert {a.origin for a in rec.store.articles()} == {
+            str((tmp_path / "blog/posts" / f"{n}.md").resolve()) for n in ("gears", "chain")}

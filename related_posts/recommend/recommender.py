@@ -244,17 +244,23 @@ class Recommender:
         self._cache.refreshed(None if dry_run else table)
         return report
 
-    def remove(self, ids: str | Iterable[str]) -> int:
+    def remove(self, ids: str | Iterable[str], *, keep_out: bool = False) -> int:
         """Delete articles; they leave every list at once, and the lists that held them
         are refilled by the next refresh.
 
         Args:
             ids: one id or several.
+            keep_out: also remember them as unpublished, so that ``ingest`` of the files
+                they still sit in leaves them out (until ``ingest --restore``).
 
         Returns:
             How many of them were stored and are now removed.
         """
-        removed = self.store.delete_articles([ids] if isinstance(ids, str) else list(ids))
+        ids = [ids] if isinstance(ids, str) else list(ids)
+        stored = list(self.store.content_hashes(ids)) if keep_out else []
+        removed = self.store.delete_articles(ids)
+        if stored:
+            self.store.keep_out(stored)
         self._cache.forget()
         return removed
 

@@ -222,6 +222,12 @@ def _m009_page_metadata(db: sqlite_utils.Database) -> None:
     db.table("articles").create_index(["origin"])
 
 
+def _m010_removed_articles(db: sqlite_utils.Database) -> None:
+    # Articles taken out with `related-posts remove` (unpublished by hand): a later ingest
+    # of the folder they still sit in leaves them out, until `ingest --restore`.
+    db.table("removed_articles").create({"id": str, "removed_at": str}, pk="id", not_null={"removed_at"})
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_list_state", _m002_list_state),
@@ -232,6 +238,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("007_related_lists_view", _m007_related_lists_view),
     ("008_neighbourhood_members_view", _m008_neighbourhood_members_view),
     ("009_page_metadata", _m009_page_metadata),
+    ("010_removed_articles", _m010_removed_articles),
 ]
 
 

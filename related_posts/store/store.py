@@ -397,6 +397,23 @@ class Store:
                 ).rowcount
         return removed
 
+    def keep_out(self, ids: Sequence[str]) -> None:
+        """Remember ``ids`` as removed by hand, so that ingest leaves them out."""
+        stamp = now()
+        with self.db.atomic():
+            self.db.table("removed_articles").upsert_all(
+                ({"id": article_id, "removed_at": stamp} for article_id in ids), pk="id")
+
+    def kept_out(self) -> set[str]:
+        """The ids removed by hand (see :meth:`keep_out`)."""
+        return {row[0] for row in self.db.execute("select id from removed_articles")}
+
+    def let_in(self, ids: Sequence[str]) -> None:
+        """Forget that ``ids`` were removed by hand."""
+        with self.db.atomic():
+            for chunk, marks in _chunks(list(ids)):
+                self.db.execute(f"delete from removed_articles where id in ({marks})", chunk)
+
     def _handle_as_changed(self, ids: Sequence[str]) -> None:
         """Have the next refresh treat ``ids`` as changed articles, although their vectors
         are as they were: their lists are due (and they are offered to the other lists),
