@@ -483,6 +483,8 @@ def _describe_page(row: dict[str, Any], single: bool) -> str:
     lines = [f"format: {row['format']}", f"title:  {row['title']}",
              f"body:   {row['body_chars']} characters", f"tail:   {tail}"]
     lines += [f"  - {i['title']}" + (f"  <{i['url']}>" if i["url"] else "") for i in row["tail"]]
+    lines += [f"{name + ':':12} {', '.join(value) if isinstance(value, list) else value}"
+              for name, value in row.get("metadata", {}).items()]
     lines += [f"warning: {w}" for w in row["warnings"]]
     return "\n".join(lines)
 
@@ -527,7 +529,8 @@ def audit(pages: tuple[str, ...], db: str, model: str | None, floor: float | Non
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=None, help="At most N articles.")
 @json_option
 def articles(db: str, search: str | None, limit: int | None, as_json: bool) -> None:
-    """List the stored articles: id and title (with --json also url, published, labels)."""
+    """List the stored articles: id and title (with --json also url, dates, labels, image,
+    description and language)."""
     _require_store(db)
     needle = search.casefold() if search else None
     with Recommender(db) as rec:
@@ -535,7 +538,8 @@ def articles(db: str, search: str | None, limit: int | None, as_json: bool) -> N
                  if needle is None or needle in a.id.casefold() or needle in a.title.casefold()][:limit]
     if as_json:
         echo_json([{"id": a.id, "title": a.title, "url": a.url, "published": a.published,
-                    "labels": list(a.labels)} for a in found])
+                    "modified": a.modified, "labels": list(a.labels), "image": a.image,
+                    "description": a.description, "lang": a.lang} for a in found])
     else:
         for article in found:
             click.echo(f"{article.id}\t{article.title}")

@@ -192,7 +192,7 @@ def test_articles_search_limit_and_json(runner, site):
     invoke(runner, "ingest", records, "--db", db, "--model", "hashing", "-q")
     found = json.loads(invoke(runner, "articles", "--db", db, "--search", "WAR", "--limit", "2", "--json").stdout)
     assert len(found) == 2 and all("war" in row["id"] for row in found)
-    assert set(found[0]) == {"id", "title", "url", "published", "labels"}
+    assert set(found[0]) == {"id", "title", "url", "published", "modified", "labels", "image", "description", "lang"}
     assert found[0]["url"]
 
 

@@ -61,7 +61,15 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "tail": "JSON list of the related-posts tail the page had at ingest.",
             "labels": "JSON list of the site's categories or tags.",
             "content_hash": "Hash of the text; a change makes the article's list due again.",
+            "image": "The page's image (og:image, front matter image or cover).",
+            "description": "The page's own summary, shown as its teaser.",
+            "modified": "When the page says it last changed.",
+            "origin": "Absolute path of the file the article was read from (for ingest --sync).",
         },
+    ),
+    "removed_articles": (
+        "Articles taken out with `related-posts remove`: ingest leaves them out until --restore.",
+        {},
     ),
     "embeddings": (
         "One vector per article (float32 little-endian, L2-normalised), with the model it "
@@ -99,7 +107,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "(a view over neighbourhoods and articles).",
         {"position": "1 for the nearest neighbour.", "neighbour_id": "The neighbouring article."},
     ),
-    "settings": ("The store's model, dimension and saved ranking options.", {}),
+    "settings": ("The store's model, dimension, saved ranking options and --field mappings.", {}),
     "_migrations": ("The schema migrations applied to this store.", {}),
 }
 

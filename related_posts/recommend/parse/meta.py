@@ -221,7 +221,7 @@ def html_metadata(text: str) -> tuple[str | None, PageMetadata]:
     meta: dict[str, list[str]] = {}
     for element in root.iter("meta"):
         name = (element.get("property") or element.get("name") or element.get("itemprop") or "").strip()
-        content = (element.get("content") or "").strip()
+        content = " ".join((element.get("content") or "").split())
         if name and content:
             meta.setdefault(name.lower(), []).append(content)
     linked = _ld_article(root)
