@@ -24,7 +24,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("related_posts.ingest",),
     ("related_posts.demo",),
     ("related_posts.eval",),
-    ("related_posts.cli", "related_posts.server", "related_posts.site"),
+    ("related_posts.site",),
+    ("related_posts.server",),
+    ("related_posts.cli",),
 )
 
 

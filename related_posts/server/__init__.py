@@ -1,0 +1,1 @@
+"""``related-posts serve``: a read-only HTTP server over a store (JSON API, browse page, widget)."""
