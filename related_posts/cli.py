@@ -573,6 +573,64 @@ def datasette_metadata_command(db: str, output: str | None) -> None:
         click.echo(text)
 
 
+def serve_options(function):
+    """The options of ``serve`` (also taken by ``demo --serve``)."""
+    for option in reversed([
+        click.option("--host", default="127.0.0.1", show_default=True,
+                     help="Address to listen on (0.0.0.0 to be reachable from other machines)."),
+        click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+                     help="Port to listen on (0: any free port)."),
+        click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+                     help="Let pages of this origin call the API (the widget on another site), e.g. "
+                     "https://www.site.example; '*' for any. Repeatable. Default: none."),
+        click.option("--cache-seconds", type=click.IntRange(0), default=60, show_default=True,
+                     help="Cache-Control max-age of the answers (responses also carry an ETag)."),
+    ]):
+        function = option(function)
+    return function
+
+
+@cli.command()
+@existing_db_option
+@model_option
+@serve_options
+def serve(db: str, model: str | None, host: str, port: int, cors_origins: tuple[str, ...],
+          cache_seconds: int) -> None:
+    """Serve the store over HTTP: a JSON API, a browse page and an embeddable widget.
+
+    Read-only: answers come from the committed lists, so a refresh may run meanwhile.
+    GET /related/ID, GET /related?url=URL, POST /related {"title", "body"} (a draft),
+    GET /articles?q=&page=, GET /health; the browse page is at /, the widget at
+    /widget.js (<div data-related-posts data-url="..."></div> on any page). Stop with
+    Ctrl-C.
+    """
+    _require_store(db)
+    _serve(db, model, host, port, cors_origins, cache_seconds)
+
+
+def _serve(db: str, model: str | None, host: str, port: int, cors_origins: tuple[str, ...],
+           cache_seconds: int) -> None:
+    import socket
+
+    import uvicorn
+
+    from .server.app import ServerOptions, create_app
+
+    app = create_app(db, ServerOptions(cors_origins=cors_origins, cache_seconds=cache_seconds, model=model))
+    # Bind first, so the printed address is the real one (port 0 picks a free port).
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port") from None
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving {db} at http://{shown}:{sock.getsockname()[1]}/  (browse page; API at /related/ID, "
+               "widget at /widget.js; Ctrl-C stops)", err=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server.run(sockets=[sock])
+
+
 @cli.command()
 @click.option("--db", type=click.Path(dir_okay=False), default=None,
               help="Keep the demo store here. Default: a temporary file, removed afterwards.")
@@ -580,7 +638,11 @@ def datasette_metadata_command(db: str, output: str | None) -> None:
 @k_option
 @quiet_option
 @json_option
-def demo(db: str | None, model: str | None, k: int, quiet: bool, as_json: bool) -> None:
+@click.option("--serve", "then_serve", is_flag=True,
+              help="Then serve the demo store (browse page, API, widget) until Ctrl-C.")
+@serve_options
+def demo(db: str | None, model: str | None, k: int, quiet: bool, as_json: bool, then_serve: bool,
+         host: str, port: int, cors_origins: tuple[str, ...], cache_seconds: int) -> None:
     """Run the whole pipeline on the bundled corpus and rewrite a content-farm page.
 
     Ingests the demo articles, computes their related lists, then shows the page's
@@ -604,6 +666,8 @@ def demo(db: str | None, model: str | None, k: int, quiet: bool, as_json: bool) 
                 "before": [{"title": old.title, "url": old.url, "score": round(score, 6)} for old, score in audit],
                 "after": [item.to_dict() for item in new_items], "rewritten": rewritten,
             })
+            if then_serve:
+                _serve(path, model, host, port, cors_origins, cache_seconds)
             return
         click.echo(f"Demo store {path if db else '(temporary)'}: {stored} "
                    f"articles, {refreshed.lists} related lists, model {rec.embedder.model_id}.\n")
@@ -615,6 +679,8 @@ def demo(db: str | None, model: str | None, k: int, quiet: bool, as_json: bool) 
             click.echo(f"  {new.score:5.2f}  {new.title}")
         click.echo("\n" + "=" * 78 + "\nThe rewritten page:\n" + "=" * 78)
         click.echo(rewritten, nl=False)
+        if then_serve:
+            _serve(path, model, host, port, cors_origins, cache_seconds)
 
 
 def _write_output(output: str, text: str) -> None:

@@ -55,6 +55,7 @@ class UnknownArticleError(RelatedPostsError):
 
     def __init__(self, article_id: str, path: str, suggestions: list[str] | None = None) -> None:
         self.article_id = article_id
+        self.suggestions = list(suggestions or [])
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
         super().__init__(
             f"no article with id '{article_id}' in {path}.{hint} "
