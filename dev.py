@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -52,7 +53,23 @@ def setup() -> None:
     subprocess.run(pip + [TORCH], check=True)
     print("installing related-posts and its test dependencies", file=sys.stderr)
     subprocess.run(pip + ["-e", f"{ROOT}[test]"], check=True)
+    _install_browser()
     STAMP.write_text(_fingerprint())
+
+
+def _install_browser() -> None:
+    """Debian's chromium, for the browser tests (they are skipped, saying why, without it)."""
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        return
+    if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print("no chromium: the browser tests will be skipped (install Debian's chromium package)",
+              file=sys.stderr)
+        return
+    print("installing chromium (Debian package) for the browser tests", file=sys.stderr)
+    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+    subprocess.run(["apt-get", "update", "-q"], check=False, **quiet)
+    if subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=False, **quiet).returncode:
+        print("chromium could not be installed: the browser tests will be skipped", file=sys.stderr)
 
 
 def readme_examples() -> Path:
