@@ -532,10 +532,8 @@ def articles(db: str, search: str | None, limit: int | None, as_json: bool) -> N
     """List the stored articles: id and title (with --json also url, dates, labels, image,
     description and language)."""
     _require_store(db)
-    needle = search.casefold() if search else None
     with Recommender(db) as rec:
-        found = [a for a in rec.store.articles()
-                 if needle is None or needle in a.id.casefold() or needle in a.title.casefold()][:limit]
+        found, _ = rec.store.search(search or "", limit)
     if as_json:
         echo_json([{"id": a.id, "title": a.title, "url": a.url, "published": a.published,
                     "modified": a.modified, "labels": list(a.labels), "image": a.image,
@@ -543,6 +541,62 @@ def articles(db: str, search: str | None, limit: int | None, as_json: bool) -> N
     else:
         for article in found:
             click.echo(f"{article.id}\t{article.title}")
+
+
+@cli.command()
+@existing_db_option
+@click.option("--format", "fmt", type=click.Choice(("json", "files", "hugo", "jekyll", "csv")),
+              default="json", show_default=True,
+              help="json: one file of every list; files: one JSON file per article; hugo: "
+              "data/related/ under the site root; jekyll: _data/related.json under the site root; "
+              "csv: one row per link.")
+@click.option("--out", "-o", type=click.Path(), default=None,
+              help="The file for json and csv (default: stdout); the folder for files, and the "
+              "site root for hugo and jekyll (required). Missing folders are created.")
+@click.option("--since", default=None, metavar="TIMESTAMP",
+              help="Only the lists computed at or after this ISO 8601 time (e.g. the "
+              "generated_at of the last export; no offset: UTC).")
+@json_option
+def export(db: str, fmt: str, out: str | None, since: str | None, as_json: bool) -> None:
+    """Export every related list (url, title, teaser, date, image) for a static site or a script.
+
+    \b
+      related-posts export --db site.db -o related.json
+      related-posts export --db site.db --format hugo --out my-hugo-site
+      related-posts export --db site.db --format jekyll --out my-jekyll-site
+      related-posts export --db site.db --format csv --since 2025-04-01T00:00:00Z
+
+    Hugo pages find their list with index site.Data.related (md5 .RelPermalink), Jekyll
+    pages with site.data.related[page.url]: lists are keyed by the path of the article's
+    URL (else its id). The README has templates that render them.
+    """
+    from .site.export import FILE_FORMATS, export_to, parse_since
+    from .store import Store
+
+    if since is not None:
+        try:
+            parse_since(since)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--since") from None
+    if as_json and out is None and fmt in FILE_FORMATS:
+        raise click.UsageError(f"--json prints a summary on stdout: give --out FILE for the {fmt} itself")
+    _require_store(db)
+    store = Store(db)
+    try:
+        report, text = export_to(store, fmt, out, since)
+    finally:
+        store.close()
+    if text is not None:
+        click.echo(text, nl=False)
+    for line in report.notes + report.collisions:
+        click.echo(f"  {line}", err=True)
+    click.echo(f"exported {report.lists} lists ({report.links} links)"
+               + (f" changed since {since}" if since else "") + f" as {fmt}"
+               + (f": {len(report.written)} written, {len(report.unchanged)} unchanged"
+                  + (f", {len(report.removed)} removed" if report.removed else "") if out else "")
+               + f"  ({db})", err=True)
+    if as_json:
+        echo_json({**report.to_dict(), "db": db})
 
 
 @cli.command("datasette-metadata")

@@ -275,11 +275,7 @@ def _find_url(rec: Recommender, url: str) -> str | None:
 
 
 def _search(rec: Recommender, query: str, page: int, per_page: int) -> tuple[list[Any], int]:
-    needle = query.casefold()
-    found = [a for a in rec.store.articles()
-             if not needle or needle in a.id.casefold() or needle in a.title.casefold()]
-    start = (page - 1) * per_page
-    return found[start:start + per_page], len(found)
+    return rec.store.search(query, per_page, (page - 1) * per_page)
 
 
 def _numbers(rec: Recommender) -> dict[str, Any]:

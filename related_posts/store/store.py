@@ -321,6 +321,19 @@ class Store:
                 self.db.table("articles").update(article.id, {
                     **{k: row[k] for k in _METADATA_COLUMNS}, "updated_at": stamp})
 
+    def search(self, query: str = "", limit: int | None = None, offset: int = 0) -> tuple[list[Article], int]:
+        """Articles whose id or title holds ``query`` (any case), in id order: one page of
+        them, and how many there are in all."""
+        where, params = "", []
+        if query:
+            pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where, params = "where id like ? escape '\\' or title like ? escape '\\'", [pattern, pattern]
+        total = self.db.execute(f"select count(*) from articles {where}", params).fetchone()[0]
+        rows = self.db.execute(f"select * from articles {where} order by id limit ? offset ?",
+                               [*params, -1 if limit is None else limit, offset])
+        columns = [c[0] for c in rows.description]
+        return [_row_to_article(dict(zip(columns, row))) for row in rows.fetchall()], total
+
     def ids_by_origin(self) -> dict[str, list[tuple[str, str | None]]]:
         """The ``(id, url)`` of the articles stored from each file (absolute path), in id order.
 
