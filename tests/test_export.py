@@ -349,3 +349,10 @@ def test_lookup_key_and_since_parsing():
     with pytest.raises(ValueError, match="ISO 8601"):
         parse_since("04/01/2025")
     assert PurePosixPath(hugo_name("/x/")).suffix == ""
+
+
+def test_csv_cells_never_start_a_formula():
+    from related_posts.site.export import _cell
+
+    assert [_cell(t) for t in ("=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "Plain", "")] == [
+        "'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "Plain", ""]

@@ -442,9 +442,16 @@ def _csv_text(lists: Sequence[ListExport]) -> str:
     writer.writerow(CSV_COLUMNS)
     for listed in lists:
         for item in listed.items:
-            writer.writerow([listed.article_id, item.rank, item.id, item.title, item.url or "",
-                             item.teaser, item.published or "", item.image or "", item.score])
+            writer.writerow([_cell(listed.article_id), item.rank, _cell(item.id), _cell(item.title),
+                             item.url or "", _cell(item.teaser), item.published or "", item.image or "",
+                             item.score])
     return buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    """Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR
+    first) gets a leading apostrophe, which spreadsheets show as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _write_files(lists: Sequence[ListExport], root: Path, report: ExportReport) -> None:
