@@ -388,33 +388,130 @@ def related(article_id: str, db: str, model: str | None, k: int, as_json: bool) 
 
 
 @cli.command()
-@click.argument("page", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.argument("pages", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True))
 @existing_db_option
 @model_option
 @k_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Format of PAGE. Default: from its extension, else its content.")
+              help="Format of every page. Default: from each file's extension, else its content.")
 @click.option("--heading", default=None, help="Heading of the new tail. Default: the page's own.")
 @click.option("--teaser-chars", default=80, show_default=True, type=click.IntRange(0, 1000),
               help="Length of each item's teaser.")
 @click.option("--scores", is_flag=True, help="Show each item's similarity score.")
+@click.option("--template", "template_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A Jinja2 template for the block of HTML pages, instead of the theme's own markup "
+              "(sandboxed, autoescaped). It gets heading and items (title, url, teaser, image, published, "
+              "day, score, rank); its output is wrapped in a <div data-related-posts> unless it is one "
+              "element with that attribute, so that a rerun finds it.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the page here instead of stdout.")
-def rewrite(page: str, db: str, model: str | None, k: int, fmt: str | None, heading: str | None,
-            teaser_chars: int, scores: bool, output: str | None) -> None:
-    """Print PAGE with its related-posts tail replaced by this site's related list.
+              help="One page: write it here instead of stdout.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Write every page under DIR (created if missing), mirroring the tree below each "
+              "folder given; a file given goes to the top of DIR.")
+@click.option("--in-place", is_flag=True,
+              help="Write every page back to its own file, keeping the old one (see --backup).")
+@click.option("--backup", default=".bak", show_default=True, metavar="SUFFIX",
+              help="With --in-place: keep each changed page's old file as its name plus SUFFIX (a backup "
+              "already there is kept: the page before the first rewrite); --backup '' keeps none.")
+@json_option
+def rewrite(pages: tuple[str, ...], db: str, model: str | None, k: int, fmt: str | None,
+            heading: str | None, teaser_chars: int, scores: bool, template_file: str | None,
+            output: str | None, out_dir: str | None, in_place: bool, backup: str, as_json: bool) -> None:
+    """Replace the related-posts tail of pages with this site's related lists.
 
-    Everything above the tail is kept byte for byte; a page without a tail gets one.
+    One PAGE (a file, or - for stdin) is printed with its tail replaced, or written to
+    -o FILE. Several pages, or folders (they recurse; page files only: .md, .markdown,
+    .txt, .html, .htm, .xhtml, .json...), need --out DIR or --in-place: each page gets one
+    line on stderr (written, unchanged, or error with the reason), a bad page does not
+    stop the others, and the exit status is 1 if any page failed. Every file is written
+    atomically (a temporary file renamed over it), never half-written.
+
+    Everything above and below the tail is kept byte for byte, in the charset the page
+    declares; a page without a tail gets one; HTML keeps the old block's own markup.
+    Rewriting a rewritten page gives the same bytes.
+
+    \b
+      related-posts rewrite page.html --db site.db -o page.new.html
+      related-posts rewrite site/ --db site.db --out build/
+      related-posts rewrite site/ --db site.db --in-place --backup .orig
     """
+    from .recommend.recommender import write_page
+    from .recommend.render import TemplateRenderError, check_template
+
+    site = bool(out_dir or in_place)
+    if out_dir and in_place:
+        raise click.UsageError("pass --out DIR or --in-place, not both")
+    if not site and (len(pages) > 1 or Path(pages[0]).is_dir()):
+        raise click.UsageError(
+            f"{'a folder' if len(pages) == 1 else f'{len(pages)} pages'} to rewrite: pass --out DIR (the "
+            "rewritten pages go there, in the same tree) or --in-place (each page rewritten in its own file, "
+            "the old one kept as a backup)")
+    if site and output:
+        raise click.UsageError("-o/--output is for one page; with --out or --in-place each page goes to its "
+                               "own file")
+    if site and "-" in pages:
+        raise click.UsageError("stdin (-) is one page: rewrite it without --out or --in-place (-o FILE "
+                               "writes it to a file)")
+    if as_json and not site and not output:
+        raise click.UsageError("--json reports on pages written to files: add -o FILE, --out DIR or --in-place "
+                               "(without them the page itself goes to stdout)")
+    source = click.get_current_context().get_parameter_source("backup")
+    if not in_place and source is click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--backup goes with --in-place")
+    if "/" in backup or "\\" in backup:
+        raise click.BadParameter(f"'{backup}' is a file name suffix, such as .bak; it must not name a folder",
+                                 param_hint="--backup")
+    template = None
+    if template_file:
+        try:
+            template = Path(template_file).read_text(encoding="utf-8")
+            check_template(template)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.BadParameter(f"cannot read {template_file} as UTF-8 text ({exc})",
+                                     param_hint="--template") from None
+        except TemplateRenderError as exc:
+            raise click.BadParameter(f"{template_file}: {exc}", param_hint="--template") from None
     _require_store(db)
-    text = _read_page(page)
-    options = RenderOptions(heading=heading, teaser_chars=teaser_chars, show_scores=scores)
+    options = RenderOptions(heading=heading, teaser_chars=teaser_chars, show_scores=scores, template=template)
+    if not site:
+        page = pages[0]
+        data = sys.stdin.buffer.read() if page == "-" else Path(page).read_bytes()
+        with Recommender(db, model=model) as rec:
+            result = rec.rewrite_page(data, format=fmt, filename=page, k=k, options=options)
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if not output:
+            click.echo(result.data, nl=False)
+            return
+        target = Path(output)
+        if not target.parent.is_dir():
+            raise click.ClickException(f"cannot write {output}: folder {target.parent} does not exist; "
+                                       "create it first")
+        try:
+            write_page(target, result.data)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+        if as_json:
+            echo_json({"path": page, "status": "written" if result.changed else "unchanged", "output": output,
+                       "encoding": result.encoding, "warnings": list(result.warnings), "db": db})
+        return
+    done = []
     with Recommender(db, model=model) as rec:
-        result = rec.rewrite(text, format=fmt, filename=page, k=k, options=options)
-    if output:
-        _write_output(output, result)
-    else:
-        click.echo(result, nl=False)
+        for row in rec.rewrite_site(pages, out=out_dir, in_place=in_place, backup=backup, format=fmt, k=k,
+                                    options=options):
+            done.append(row)
+            click.echo(row.line(), err=True)
+    counts = {status: sum(row.status == status for row in done) for status in ("written", "unchanged", "error")}
+    if not done:
+        click.echo("no pages found (page files: .md, .markdown, .txt, .html, .htm, .json and the like)", err=True)
+    click.echo(f"{len(done)} pages: {counts['written']} written, {counts['unchanged']} unchanged, "
+               f"{counts['error']} failed" + (f"  (to {out_dir})" if out_dir else "  (in place)"), err=True)
+    if as_json:
+        echo_json({"pages": [row.to_dict() for row in done], "written": counts["written"],
+                   "unchanged": counts["unchanged"], "errors": counts["error"], "out": out_dir,
+                   "in_place": in_place, "db": db})
+    if counts["error"]:
+        sys.exit(1)
 
 
 @cli.command()

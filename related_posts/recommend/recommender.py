@@ -391,6 +391,106 @@ class Recommender:
             ParseError: the page cannot be read (the message names it).
         """
         document = parse_document(text, format=format, filename=filename)
+        return self._rewrite_document(document, k, options)
+
+    def rewrite_page(self, data: bytes, *, format: str | None = None, filename: str | None = None,
+                     k: int = 5, options: RenderOptions | None = None) -> RewrittenPage:
+        """The page's bytes with its tail replaced, in the charset the page declares.
+
+        Decodes ``data`` as ``parse`` and ``ingest`` do, rewrites it as :meth:`rewrite` does,
+        and encodes the result with :func:`~related_posts.recommend.render.encode_page`:
+        an HTML page in the charset it declares (characters it cannot hold as numeric
+        character references), a page with a byte-order mark in its own encoding, anything
+        else as UTF-8. Rewriting the bytes this returns gives the same bytes again.
+
+        Raises:
+            ParseError: the page cannot be read (the message names it).
+        """
+        from .parse import NoArticleError, decode_page
+        from .render import encode_page
+
+        text, warnings = decode_page(data, filename)
+        if not text.strip():
+            raise NoArticleError(filename or "page", "empty file; expected an article page")
+        document = parse_document(text, format=format, filename=filename)
+        encoded, encoding = encode_page(self._rewrite_document(document, k, options),
+                                        document.format, data)
+        return RewrittenPage(encoded, encoding, encoded != data, (*warnings, *document.warnings))
+
+    def rewrite_site(self, paths: Iterable[str | Path], *, out: str | Path | None = None,
+                     in_place: bool = False, backup: str = ".bak", format: str | None = None,
+                     k: int = 5, options: RenderOptions | None = None) -> Iterable[PageRewrite]:
+        """Rewrite every page under ``paths`` (files and folders, which recurse), one at a time.
+
+        The pages are the page files (the suffixes of ``parse.PAGE_FORMATS`` and ``.json``;
+        hidden files and folders are skipped, a file named itself is always read). Each
+        rewritten page goes to ``out`` (the tree below each folder given is mirrored there,
+        a file given goes to its top; an unchanged page is copied too) or, with
+        ``in_place``, back to its own file, the old one kept as the file name plus
+        ``backup`` (a backup already there is kept: it is the page before the first
+        rewrite; ``""`` keeps none). Every file is written atomically, a temporary file
+        in the same folder renamed over it, so a page is never left half-written; a page
+        that comes back unchanged is not written in place at all.
+
+        Yields:
+            A :class:`PageRewrite` per page, as it is done: ``written``, ``unchanged`` or
+            ``error`` with the reason; a bad page does not stop the others.
+        """
+        if (out is None) == (not in_place):
+            raise ValueError("rewrite_site needs out= or in_place=True (one of them)")
+        if backup and ("/" in backup or os.sep in backup):
+            raise ValueError(f"backup suffix '{backup}' must not name a folder")
+        for source, target, problem in site_pages(paths, out=out, skip_suffix=backup if in_place else ""):
+            if problem is not None:
+                yield PageRewrite(str(source), "error", error=problem)
+                continue
+            yield self._rewrite_file(source, target, in_place=in_place,
+                                     backup=backup if in_place else "", format=format, k=k,
+                                     options=options)
+
+    def _rewrite_file(self, source: Path, target: Path, *, in_place: bool, backup: str,
+                      format: str | None, k: int, options: RenderOptions | None) -> PageRewrite:
+        import sqlite3
+
+        from ..errors import InputError, RelatedPostsError
+
+        name = str(source)
+        try:
+            data = source.read_bytes()
+            mode = source.stat().st_mode & 0o7777
+        except OSError as exc:
+            return PageRewrite(name, "error", error=f"cannot be read ({exc.strerror or exc})")
+        try:
+            page = self.rewrite_page(data, format=format, filename=name, k=k, options=options)
+        except InputError as exc:
+            return PageRewrite(name, "error", error=exc.reason)
+        except (RelatedPostsError, ValueError) as exc:
+            return PageRewrite(name, "error", error=str(exc))
+        except sqlite3.Error:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one page's failure must not stop a site
+            return PageRewrite(name, "error", error=f"could not be rewritten ({type(exc).__name__}: {exc})")
+        status = "written" if page.changed else "unchanged"
+        done = PageRewrite(name, status, output=None if in_place else str(target),
+                           encoding=page.encoding, warnings=page.warnings)
+        try:
+            if in_place:
+                if page.changed:
+                    real = source.resolve() if source.is_symlink() else source
+                    kept = write_page(real, page.data, mode, backup=backup, original=data)
+                    done = replace(done, backup=str(kept) if kept else None)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if not target.is_file() or target.read_bytes() != page.data:
+                    write_page(target, page.data, mode)
+        except OSError as exc:
+            where = target if not in_place else source
+            return replace(done, status="error", error=f"cannot write {where} ({exc.strerror or exc}); "
+                           "the page there is as it was")
+        return done
+
+    def _rewrite_document(self, document: Document, k: int, options: RenderOptions | None) -> str:
+        """``document`` with its tail replaced by this site's list (see :meth:`rewrite`)."""
         items = self.related_for_document(document, k)
         options = options or RenderOptions()
         tail_items = []
@@ -433,3 +533,157 @@ class Recommender:
             )
         return audit_site({a.id: a for a in self.store.articles()}, table, self._encode,
                           self.store.find_by_hash, pages, options or AuditOptions())
+
+
+# -- rewriting pages on disk (Recommender.rewrite_page and rewrite_site) ---------------------
+
+
+@dataclass(frozen=True)
+class RewrittenPage:
+    """A page rewritten by :meth:`Recommender.rewrite_page`: its new bytes, the charset
+    they are in, whether they differ from the page given, and the decoding and parsing
+    warnings."""
+
+    data: bytes
+    encoding: str
+    changed: bool
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PageRewrite:
+    """What :meth:`Recommender.rewrite_site` did with one page.
+
+    ``status`` is ``written`` (the page changed and was written), ``unchanged`` (the
+    rewrite gives the page back as it was: nothing written in place; with ``out`` the
+    copy is there all the same) or ``error`` (``error`` says why; nothing was written).
+    """
+
+    path: str
+    status: str
+    output: str | None = None
+    error: str | None = None
+    encoding: str | None = None
+    warnings: tuple[str, ...] = ()
+    backup: str | None = None
+
+    def to_dict(self) -> dict:
+        found = {"path": self.path, "status": self.status, "output": self.output,
+                 "encoding": self.encoding, "warnings": list(self.warnings)}
+        if self.backup:
+            found["backup"] = self.backup
+        if self.error is not None:
+            found["error"] = self.error
+        return found
+
+    def line(self) -> str:
+        """One line for a report: ``written PATH -> OUT``, ``unchanged PATH``, ``error PATH: why``."""
+        if self.status == "error":
+            return f"error     {self.path}: {self.error}"
+        where = f" -> {self.output}" if self.output and self.status == "written" else (
+            f" (copied to {self.output})" if self.output else "")
+        notes = f"  [warning: {'; '.join(self.warnings)}]" if self.warnings else ""
+        return f"{self.status:9} {self.path}{where}{notes}"
+
+
+def is_page_file(path: Path) -> bool:
+    """Whether a file found in a folder is a page that ``rewrite_site`` rewrites."""
+    from .parse import PAGE_FORMATS, suffix_of
+
+    suffix = suffix_of(path.name)
+    return suffix in PAGE_FORMATS or suffix == ".json"
+
+
+def site_pages(paths: Iterable[str | Path], *, out: str | Path | None = None,
+               skip_suffix: str = "") -> list[tuple[Path, Path, str | None]]:
+    """``(page, where it is written, problem or None)`` for every page under ``paths``.
+
+    Folders recurse (hidden entries, files that are not pages, files ending in
+    ``skip_suffix`` (backups) and anything in an ``out`` below the folder are left out); a file named
+    itself is always listed. With ``out``, a page's place mirrors its path below the
+    folder given (a file given goes to the top of ``out``); a page listed twice is
+    rewritten once, and two pages that would be written to one place are a problem.
+    """
+    out_root = Path(out) if out is not None else None
+    out_resolved = out_root.resolve() if out_root is not None else None
+    found: list[tuple[Path, Path, str | None]] = []
+    seen: set[Path] = set()
+    targets: dict[Path, Path] = {}
+
+    def add(page: Path, relative: Path) -> None:
+        key = page.resolve()
+        if key in seen:
+            return
+        seen.add(key)
+        if out_root is None:
+            found.append((page, page, None))
+            return
+        target = out_root / relative
+        problem = None
+        if target.resolve() == key:
+            problem = f"--out would write over the page itself ({target}); use --in-place for that"
+        elif target.resolve() in targets:
+            problem = f"{target} is already written from {targets[target.resolve()]}; not overwritten"
+        targets.setdefault(target.resolve(), page)
+        found.append((page, target, problem))
+
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            add(path, Path(path.name))
+            continue
+        root = path.resolve()
+        # A DIR below the folder given holds the pages written, not pages to rewrite.
+        below = out_resolved if out_resolved is not None and out_resolved != root \
+            and out_resolved.is_relative_to(root) else None
+        for child in sorted(path.rglob("*")):
+            relative = child.relative_to(path)
+            if any(part.startswith(".") for part in relative.parts) or not child.is_file():
+                continue
+            if not is_page_file(child) or (skip_suffix and child.name.endswith(skip_suffix)):
+                continue
+            if below is not None and child.resolve().is_relative_to(below):
+                continue
+            add(child, relative)
+    return found
+
+
+def write_page(path: Path, data: bytes, mode: int | None = None, *, backup: str = "",
+               original: bytes | None = None) -> Path | None:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, flushed
+    to disk, then renamed over ``path``; a failure leaves ``path`` as it was.
+
+    ``mode`` sets the file's permissions (by default those of a new file). With
+    ``backup``, the file that was there is kept as its name plus ``backup`` first, unless
+    that backup exists (the oldest is kept); ``original`` are its bytes, written (again
+    atomically) where a hard link cannot be made. Returns the backup's path, if any.
+    """
+    import contextlib
+    import tempfile
+
+    kept = None
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
+        if backup and path.exists():
+            kept = path.with_name(path.name + backup)
+            if not kept.exists():
+                try:
+                    os.link(path, kept)
+                except OSError:
+                    write_page(kept, original if original is not None else path.read_bytes(), mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return kept
+

@@ -227,6 +227,10 @@ def _implicit_close(stack: list[_Node], tag: str, at: int) -> None:
 #: The class the block that render.py writes carries: a page rewritten once is
 #: recognised by it, so rewriting it again replaces that block and nothing else.
 OWN_BLOCK_CLASS = "related-posts"
+#: The attribute render.py adds to every block it writes, its own ``<section>`` and a
+#: theme's container it reuses alike: an element that carries it is the page's tail,
+#: whatever else the page holds, so that a rewritten page is rewritten in the same place.
+OWN_BLOCK_ATTR = "data-related-posts"
 
 # Class / id fragments of related-posts blocks: WordPress plugins (YARPP, Jetpack,
 # Contextual Related Posts, RP4WP), widget networks (Outbrain, Taboola, Revcontent, MGID,
@@ -282,7 +286,7 @@ _TEASER_NOISE = re.compile(
 )
 _TITLE_CLASS = re.compile(r"title|headline|heading|hed\b")
 _NOISE_CLASS = re.compile(r"date|time|meta|byline|author|brand|source|category|label|"
-                          r"sponsor|comment|count|tag|thumb|image|img|icon|views")
+                          r"sponsor|comment|count|tag|thumb|image|img|icon|views|score")
 _MORE_LINK = re.compile(r"^(see|view|show|load|read|browse|get)\s+(all|more)\b|^more\W*$|"
                         r"^(next|previous|prev)\W*$|^\W*$|^(recommended|powered|ads|sponsored|"
                         r"promoted) by\b|^what'?s this|^ad ?choices|^report this ad", re.I)
@@ -385,7 +389,13 @@ class _HtmlPage:
         """Outermost elements whose class or id marks a related-posts widget."""
         found: list[_Node] = []
         for node in self.nodes:
-            if node.tag not in _BLOCK_TAGS or (found and found[-1].contains(node)):
+            if found and found[-1].contains(node):
+                continue
+            if is_own_block(node):
+                if not self.holds_page(node):
+                    found.append(node)
+                continue
+            if node.tag not in _BLOCK_TAGS:
                 continue
             marker = node.marker
             if not marker.strip() or not _MARKER.search(marker):
@@ -399,6 +409,21 @@ class _HtmlPage:
             if self.looks_like_tail(node, widget):
                 found.append(node)
         return found
+
+    def own_block(self) -> _Node | None:
+        """The first block that render.py wrote (see :func:`is_own_block`), unless it
+        holds the article."""
+        return next((n for n in self.nodes if is_own_block(n) and not self.holds_page(n)), None)
+
+    def holds_page(self, node: _Node) -> bool:
+        """Whether ``node`` holds the page's article by its structure: the page's root, an
+        ``<h1>``, an ``<article>`` or ``<main>``, the ``articleBody``. (A marker on such an
+        element was not written by render.py; its own blocks may hold more text than a
+        short article, so :meth:`holds_article`'s measures do not apply to them.)"""
+        if node.tag in ("body", "html", "#document", "main") or self.s(node).h1:
+            return True
+        return any(inner.tag in ("article", "main") or inner.attrs.get("itemprop", "").lower() == "articlebody"
+                   for inner in node.iter() if inner is not node)
 
     def looks_like_tail(self, node: _Node, widget: bool) -> bool:
         """Whether a marked element is a related block: a list of links or items, or (for
@@ -790,6 +815,12 @@ def parse_html(html: str, *, filename: str | None = None,
     block_titles = {_norm(i.title) for b in blocks for i in b.items}
     lines = [line for line in lines if _norm(line) not in block_titles]
     tail = next((b for b in blocks if b.start >= after), None)
+    own = page.own_block()
+    if own is not None:
+        # The block a rewrite wrote is the tail, and only it: rewriting the page again
+        # replaces it in place, never a widget next to it or one the theme added later.
+        tail = _Block(own.start, own.end, "own", _first_heading(page, own),
+                      page.items(own.start, own.end))
     if tail is None:
         position = _insertion_point(page, last_node)
         tail_start = tail_end = position
@@ -821,6 +852,13 @@ def parse_html(html: str, *, filename: str | None = None,
         },
         warnings=tuple(warnings),
     )
+
+
+def is_own_block(node: _Node) -> bool:
+    """Whether ``node`` is a block render.py wrote: it carries :data:`OWN_BLOCK_ATTR`, or
+    it is the plain ``<section class="related-posts">`` written where a page had no block."""
+    return OWN_BLOCK_ATTR in node.attrs or (
+        node.tag == "section" and node.attrs.get("class", "").strip() == OWN_BLOCK_CLASS)
 
 
 def _first_heading(page: _HtmlPage, node: _Node) -> str | None:
