@@ -818,7 +818,7 @@ def demo(db: str | None, model: str | None, k: int, quiet: bool, as_json: bool, 
                 "after": [item.to_dict() for item in new_items], "rewritten": rewritten,
             })
             if then_serve:
-                _serve(path, model, host, port, cors_origins, cache_seconds)
+                _serve_demo(path, model, document, k, host, port, cors_origins, cache_seconds)
             return
         click.echo(f"Demo store {path if db else '(temporary)'}: {stored} "
                    f"articles, {refreshed.lists} related lists, model {rec.embedder.model_id}.\n")
@@ -831,7 +831,20 @@ def demo(db: str | None, model: str | None, k: int, quiet: bool, as_json: bool, 
         click.echo("\n" + "=" * 78 + "\nThe rewritten page:\n" + "=" * 78)
         click.echo(rewritten, nl=False)
         if then_serve:
-            _serve(path, model, host, port, cors_origins, cache_seconds)
+            _serve_demo(path, model, document, k, host, port, cors_origins, cache_seconds)
+
+
+def _serve_demo(path: str, model: str | None, page: Any, k: int, host: str, port: int,
+                cors_origins: tuple[str, ...], cache_seconds: int) -> None:
+    """Serve the demo store, with the content-farm page stored as one of its articles, so
+    the browse page shows its old tail (and the audit's verdict) beside its new list."""
+    from .article import Article
+
+    with Recommender(path, model=model) as rec:
+        rec.add(Article(id="content-farm-page", title=page.title, body=page.body, tail=page.tail))
+        rec.refresh(k=k)
+    click.echo("the content-farm page, its old tail beside the new list: /article/content-farm-page", err=True)
+    _serve(path, model, host, port, cors_origins, cache_seconds)
 
 
 def _write_output(output: str, text: str) -> None:
