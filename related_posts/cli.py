@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import sys
@@ -50,7 +51,11 @@ class _Group(click.Group):
                        "batches); run the command again to finish", err=True)
             sys.exit(143 if isinstance(exc, _Terminated) else 130)
         except RelatedPostsError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(one_line(str(exc))) from None
+        except json.JSONDecodeError as exc:  # only the store holds JSON a command reads back
+            raise click.ClickException(
+                f"the store is damaged: a stored value is not valid JSON ({exc.msg}); rebuild it: ingest "
+                "the site into a new --db and refresh") from None
         except sqlite3.DatabaseError as exc:
             message = str(exc)
             if "readonly" in message:
@@ -58,6 +63,15 @@ class _Group(click.Group):
                 raise click.ClickException(f"cannot write the store ({exc}): the file or its folder is "
                                            "read-only; check the permissions, or run this where the store "
                                            "can be written") from None
+            if "full" in message:
+                raise click.ClickException(
+                    f"the disk is full ({exc}): the batch being written was rolled back and everything "
+                    "committed before it is kept; free space (or move --db) and run the command again "
+                    "to finish") from None
+            if "no such table" in message or "no such column" in message:
+                raise click.ClickException(
+                    f"the store is damaged ({exc}): a table it needs is gone; rebuild it: ingest the site "
+                    "into a new --db and refresh") from None
             if "malformed" in message or "not a database" in message:
                 raise click.ClickException(
                     f"the store is damaged ({exc}); nothing more was written. See what is damaged with "
@@ -66,6 +80,16 @@ class _Group(click.Group):
             raise
         finally:
             _install(signal.SIGTERM, previous)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters (newlines, escapes, NUL) written as escapes, so
+    that a file name or id from the input can neither split a message nor drive the
+    terminal."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _install(signum: int, handler: Any) -> Any:
@@ -209,11 +233,11 @@ def ingest(paths: tuple[str, ...], db: str, model: str | None, fields: tuple[str
                        f"({', '.join(report.kept_out[:5])}{', ...' if len(report.kept_out) > 5 else ''}); "
                        "--restore stores them again", err=True)
         for old, new in report.renamed:
-            click.echo(f"  renamed {old} -> {new}", err=True)
+            click.echo(one_line(f"  renamed {old} -> {new}"), err=True)
         for article_id in report.removed:
-            click.echo(f"  {'would remove' if dry_run else 'removed'} {article_id}", err=True)
+            click.echo(one_line(f"  {'would remove' if dry_run else 'removed'} {article_id}"), err=True)
         for skipped in report.skipped:
-            click.echo(f"  skipped {skipped}", err=True)
+            click.echo(one_line(f"  skipped {skipped}"), err=True)
         if report.ignored:
             click.echo(f"  ignored {report.ignored} files in the folders that are not articles (valid: "
                        f"{', '.join(SUFFIXES)})", err=True)
@@ -361,7 +385,7 @@ def remove(ids: tuple[str, ...], db: str, as_json: bool) -> None:
     else:
         click.echo(f"removed {removed} of {len(asked)} articles  ({db})")
     if missing:
-        click.echo(f"not stored: {', '.join(missing)} (see: related-posts articles --db {db})", err=True)
+        click.echo(one_line(f"not stored: {', '.join(missing)} (see: related-posts articles --db {db})"), err=True)
         sys.exit(1)
 
 
@@ -545,7 +569,7 @@ def parse(paths: tuple[str, ...], fmt: str | None, as_json: bool) -> None:
             click.echo(json.dumps(row, ensure_ascii=False, indent=2 if single else None))
         else:
             click.echo(_describe_page(row, single))
-    if failed and not single:
+    if failed:  # a single records file whose records all failed too
         click.echo(f"{failed} of {len(results)} pages could not be parsed", err=True)
         sys.exit(1)
 
@@ -571,7 +595,7 @@ def _parse_pages(paths: tuple[str, ...], fmt: str | None):
 
 def _describe_page(row: dict[str, Any], single: bool) -> str:
     if "error" in row:
-        return f"{row['path']}: error: {row['error']}"
+        return one_line(f"{row['path']}: error: {row['error']}")
     tail = (f"'{row['tail_heading'] or 'block'}' with {len(row['tail'])} items"
             if row["tail_style"] else "none found")
     if not single:

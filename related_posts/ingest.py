@@ -19,7 +19,7 @@ from typing import Any
 
 from .article import Article, Skipped
 from .recommend.recommender import AddReport, Recommender
-from .sources import FieldMap, expand_paths, read_file, scope_of
+from .sources import FieldMap, expand_paths, read_file, resolved, scope_of
 
 
 @dataclass
@@ -90,7 +90,7 @@ def ingest(rec: Recommender, paths: Iterable[str | Path], fields: FieldMap | Non
     def articles() -> Iterator[Article | Skipped]:
         wrap = progress or (lambda items, **_: items)
         for path, site in wrap(files, desc="ingest", unit="file"):
-            origin = str(path.resolve())
+            origin = str(resolved(path))
             mapping = fields if fields is not None and fields.to_pairs() else _saved_fields(saved, path)
             for item in read_file(path, site, mapping, known):
                 if isinstance(item, Skipped) and item.draft:
@@ -161,13 +161,13 @@ def _within(path: Path, scope: list[Path]) -> bool:
 
 
 def _key(path: Path) -> str:
-    return str(path.resolve())
+    return str(resolved(path))
 
 
 def _saved_fields(saved: dict[str, list[str]], path: Path) -> FieldMap | None:
     """The field mapping saved for ``path`` or the nearest folder above it."""
-    resolved = path.resolve()
-    for candidate in (resolved, *resolved.parents):
+    absolute = resolved(path)
+    for candidate in (absolute, *absolute.parents):
         if str(candidate) in saved:
             return FieldMap.from_pairs(saved[str(candidate)])
     return None

@@ -18,6 +18,7 @@ folder arguments keeps one id per page.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,9 +36,10 @@ from .recommend.parse import (
     parse_file,
 )
 from .recommend.parse.feeds import is_sitemap, sitemap_urls
+from .recommend.parse.fields import field_names
 
 __all__ = ["FieldMap", "Site", "document_to_article", "expand_paths", "read_file", "read_sources",
-           "scope_of", "site_of", "url_to_id"]
+           "resolved", "scope_of", "site_of", "url_to_id"]
 
 #: The ``(id, url)`` of each stored page, by its file's absolute path.
 Known = Mapping[str, "tuple[str, str | None]"]
@@ -63,9 +65,18 @@ class Site:
     base_url: str | None = None
 
 
+def resolved(path: Path) -> Path:
+    """``path`` made absolute with links followed; a link loop or an unreadable folder on
+    the way gives the absolute path as it is."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python before 3.13)
+        return Path(os.path.abspath(path))
+
+
 def site_of(folder: Path) -> Site:
     """The site that ``folder`` belongs to (see :class:`Site`)."""
-    start = folder.resolve()
+    start = resolved(folder)
     for candidate in (start, *start.parents):
         for name in _HUGO_CONFIGS + _HUGO_LEGACY_CONFIGS:
             config = candidate / name
@@ -132,6 +143,12 @@ def read_file(path: Path, site: Site, fields: FieldMap | None = None,
               known: Known | None = None) -> Iterator[Article | Skipped]:
     """The articles of one file (see :func:`read_sources`)."""
     location = str(path)
+    try:
+        location.encode("utf-8")
+    except UnicodeEncodeError:  # bytes in the name that are not UTF-8 (a Latin-1 file system)
+        yield Skipped(location.encode("utf-8", "backslashreplace").decode("ascii", "replace"),
+                      "the file name is not UTF-8; rename the file (ids and sources must be text)")
+        return
     if not path.exists():
         yield Skipped(location, "no such file or folder")
         return
@@ -151,7 +168,7 @@ def read_file(path: Path, site: Site, fields: FieldMap | None = None,
     if suffix in XML_SUFFIXES and is_sitemap(data.decode("utf-8", "replace")[:4096]):
         yield from _sitemap_pages(path, data, site, known, set())
         return
-    origin = str(path.resolve())
+    origin = str(resolved(path))
     for where, found in parse_file(data, location, fields):
         if isinstance(found, ParseError):
             yield Skipped(where, found.reason)
@@ -168,7 +185,7 @@ def _sitemap_pages(sitemap: Path, data: bytes, site: Site, known: Known | None,
     --mirror`` saves a site); a sitemap index's sitemaps are found the same way. A page
     without a canonical link of its own gets the URL the sitemap gives it.
     """
-    visited.add(sitemap.resolve())
+    visited.add(resolved(sitemap))
     text, _ = decode_page(data, str(sitemap))
     found = sitemap_urls(text, str(sitemap))
     for error in found.errors:
@@ -178,7 +195,7 @@ def _sitemap_pages(sitemap: Path, data: bytes, site: Site, known: Known | None,
         if local is None:
             yield Skipped(f"{sitemap}: {url}", f"no local copy of this sitemap at "
                           f"{_mirror_candidates(sitemap.parent, url)[0]}; mirror the site beside the index")
-        elif local.resolve() not in visited:
+        elif resolved(local) not in visited:
             try:
                 yield from _sitemap_pages(local, local.read_bytes(), site, known, visited)
             except OSError as exc:
@@ -198,7 +215,8 @@ def _sitemap_pages(sitemap: Path, data: bytes, site: Site, known: Known | None,
 
 def _mirror_candidates(folder: Path, url: str) -> list[Path]:
     parts = urlsplit(url)
-    path = parts.path.strip("/")
+    # Only the URL's own segments: "." and ".." never lead out of the mirror.
+    path = "/".join(p for p in parts.path.split("/") if p not in ("", ".", ".."))
     candidates = []
     for base in (folder, folder / parts.netloc):
         if path:
@@ -210,8 +228,10 @@ def _mirror_candidates(folder: Path, url: str) -> list[Path]:
 
 def _mirrored(folder: Path, url: str) -> Path | None:
     """The local copy of ``url`` in a mirror of the site under ``folder``, if there is one."""
+    root = resolved(folder)
     try:
-        return next((c for c in _mirror_candidates(folder, url) if c.is_file()), None)
+        return next((c for c in _mirror_candidates(folder, url)
+                     if c.is_file() and (root == resolved(c) or root in resolved(c).parents)), None)
     except ValueError:  # a URL that does not split
         return None
 
@@ -231,7 +251,7 @@ def _is_sitemap_file(path: Path) -> bool:
 def scope_of(path: Path) -> Path:
     """What a path given to ``ingest --sync`` stands for: a sitemap its mirror's folder,
     anything else itself."""
-    return path.parent.resolve() if _is_sitemap_file(path) else path.resolve()
+    return resolved(path.parent) if _is_sitemap_file(path) else resolved(path)
 
 
 def document_to_article(document: Document, location: str, path: Path, site: Site,
@@ -260,7 +280,7 @@ def document_to_article(document: Document, location: str, path: Path, site: Sit
         article_id = known[0] if known is not None else path_to_id(path, site.root)
     if article_id is None:
         return Skipped(location, "no 'id' or 'url' field to take an id from (fields found: "
-                       f"{', '.join(sorted(map(str, document.meta.get('record', {})))) or 'none'})")
+                       f"{field_names(document.meta.get('record', {}))})")
     return Article(
         id=article_id,
         title=document.title,
@@ -274,7 +294,7 @@ def document_to_article(document: Document, location: str, path: Path, site: Sit
         image=image,
         description=metadata.description,
         modified=metadata.modified,
-        origin=str(path.resolve()),
+        origin=str(resolved(path)),
     )
 
 
@@ -292,18 +312,18 @@ def _absolute(url: str | None, base_url: str | None) -> str | None:
 
 def path_to_id(path: Path, root: Path) -> str:
     """A page's id from its path under the site root, without the extension."""
-    resolved = path.resolve()
+    absolute = resolved(path)
     try:
-        return resolved.relative_to(root).with_suffix("").as_posix()
+        return absolute.relative_to(root).with_suffix("").as_posix()
     except ValueError:  # a file outside the root (a link out of it): its own name
-        return resolved.with_suffix("").name
+        return absolute.with_suffix("").name
 
 
 def _hugo_permalink(path: Path, site: Site, slug: str | None) -> str | None:
     """Hugo's default URL of a content file: ``/section/name/`` under ``baseURL``
     (a page bundle's ``index.md`` is named by its folder)."""
     try:
-        relative = path.resolve().relative_to(site.root / "content").with_suffix("")
+        relative = resolved(path).relative_to(site.root / "content").with_suffix("")
     except ValueError:
         return None
     parts = list(relative.parts)

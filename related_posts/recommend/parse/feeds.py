@@ -62,7 +62,9 @@ _PRE = frozenset({"pre", "listing", "plaintext", "xmp"})
 # Sentinels in the text being assembled: a paragraph break and a line break. They cannot
 # occur in the text itself, which has had every C0 control removed.
 _PARA, _LINE = "\x01", "\x02"
-_BLANK_LINE = re.compile(r"[^\S\n]*\n(?:[^\S\n]*\n)+[^\S\n]*")
+# The look-behind starts a match only at the start of a run of spaces, so a long run with
+# no newline is scanned once, not once from every position in it (quadratic).
+_BLANK_LINE = re.compile(r"(?<![^\S\n])[^\S\n]*\n(?:[^\S\n]*\n)+[^\S\n]*")
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
 # WordPress shortcodes: [name attr="v"], [/name], [name/], and [[name]] (an escaped one,
 # shown literally).

@@ -119,7 +119,7 @@ def record_fields(record: Mapping[str, Any], where: str, fields: FieldMap | None
             body): nothing of such a record may be stored.
     """
     fields = fields or FieldMap()
-    found = ", ".join(sorted(str(k) for k in record)) or "none"
+    found = field_names(record)
     values: dict[str, Any] = {}
     for name in FieldMap.names():
         mapped = getattr(fields, name)
@@ -155,6 +155,14 @@ def record_fields(record: Mapping[str, Any], where: str, fields: FieldMap | None
     if "source" in values:
         metadata = replace(metadata, source=str(values["source"]).strip() or None)
     return title, body, replace(metadata, draft=metadata.draft or draft)
+
+
+def field_names(record: Mapping[str, Any], most: int = 12) -> str:
+    """The record's field names for a message: sorted, each on one line and short, at
+    most ``most`` of them (a CSV read without its header has one per cell)."""
+    names = sorted(" ".join(str(k).split())[:40] or repr(str(k))[:40] for k in record)
+    shown = ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+    return shown or "none"
 
 
 def _is_wordpress_rest(record: Mapping[str, Any]) -> bool:
