@@ -162,7 +162,10 @@ def echo_json(value: Any) -> None:
 @click.option("--progress", "force_progress", is_flag=True, envvar=PROGRESS_ENV,
               help=f"Draw progress bars even when stderr is not a terminal (also ${PROGRESS_ENV}=1); "
               "by default they appear on a terminal only.")
-def cli(force_progress: bool) -> None:
+@click.option("--max-page-mb", type=click.FloatRange(min=0), default=None, metavar="MB",
+              help="Largest HTML page read, in MB of markup and text (default 10; 0: no limit). "
+              "A larger page is skipped with an error that says so.")
+def cli(force_progress: bool, max_page_mb: float | None) -> None:
     """Replace unrelated "Related Posts" tails with articles that are really related.
 
     Typical use: ingest a site's articles into a SQLite store, refresh every article's
@@ -174,6 +177,10 @@ def cli(force_progress: bool) -> None:
       related-posts related my-post-id --db site.db
       related-posts rewrite page.txt --db site.db -o page.new.txt
     """
+    if max_page_mb is not None:
+        from .recommend.parse import html as html_pages
+
+        html_pages.MAX_PAGE = int(max_page_mb * 1_000_000)
 
 
 @cli.command()

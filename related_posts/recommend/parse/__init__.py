@@ -21,8 +21,10 @@ Formats:
   optional ``related`` list; the tail span is the ``related`` value itself.
 
 Bad input never ends in a traceback: undecodable or binary data and pages without an
-article raise a :class:`ParseError` that names the file; best-effort repairs (a wrong
-declared charset, mixed encodings, a huge page) are listed in ``Document.warnings``.
+article raise a :class:`ParseError` that names the file, and so does an HTML page with
+more than :data:`MAX_PAGE` characters of markup (:class:`PageTooLargeError`; the
+``max_page`` argument sets another limit); best-effort repairs (a wrong declared charset,
+mixed encodings, a huge page) are listed in ``Document.warnings``.
 """
 
 from __future__ import annotations
@@ -38,13 +40,22 @@ from .document import (
     InvalidJsonError,
     NoArticleError,
     PageMetadata,
+    PageTooLargeError,
     ParseError,
     TailLayout,
     UnknownFormatError,
     _where,
 )
 from .fields import FieldMap
-from .html import LARGE_PAGE, RELATED_BLOCK_MARKERS, TRAFILATURA_OPTIONS, build_tree, parse_html
+from .html import (
+    LARGE_PAGE,
+    MAX_PAGE,
+    RELATED_BLOCK_MARKERS,
+    TRAFILATURA_OPTIONS,
+    build_tree,
+    page_size,
+    parse_html,
+)
 from .meta import html_metadata, load_mapping, merge
 from .records import RECORD_FORMATS, load_json, parse_json, parse_records
 from .text import (
@@ -61,11 +72,11 @@ from .text import (
 )
 
 __all__ = [
-    "FORMATS", "LARGE_PAGE", "PAGE_FORMATS", "RECORD_FORMATS", "SUFFIXES", "XML_SUFFIXES", "FieldMap", "MAX_TAIL_LINE", "MAX_TITLE", "RELATED_BLOCK_MARKERS",
+    "FORMATS", "LARGE_PAGE", "MAX_PAGE", "PAGE_FORMATS", "RECORD_FORMATS", "SUFFIXES", "XML_SUFFIXES", "FieldMap", "MAX_TAIL_LINE", "MAX_TITLE", "RELATED_BLOCK_MARKERS",
     "STRONG_HEADINGS", "TAIL_HEADINGS", "TRAFILATURA_OPTIONS", "WEAK_HEADINGS",
-    "BinaryDataError", "Document", "InvalidJsonError", "NoArticleError", "PageMetadata", "ParseError", "TailLayout",
+    "BinaryDataError", "Document", "InvalidJsonError", "NoArticleError", "PageMetadata", "PageTooLargeError", "ParseError", "TailLayout",
     "UnknownFormatError", "build_tree", "decode_page", "detect_format", "is_tail_heading", "load_mapping",
-    "load_json", "markdown_to_text", "normalise_heading", "parse_document", "parse_html", "parse_json",
+    "load_json", "markdown_to_text", "normalise_heading", "page_size", "parse_document", "parse_html", "parse_json",
     "parse_file", "parse_records", "parse_tail_items", "parse_text", "suffix_of",
 ]
 
@@ -110,7 +121,7 @@ def detect_format(text: str, filename: str | None = None) -> str:
 
 
 def parse_document(text: str | bytes, format: str | None = None,
-                   filename: str | None = None) -> Document:
+                   filename: str | None = None, max_page: int | None = None) -> Document:
     """Parse a page in any supported format (``text``, ``markdown``, ``html``, ``json``).
 
     Args:
@@ -118,6 +129,8 @@ def parse_document(text: str | bytes, format: str | None = None,
         format: one of ``FORMATS``; None detects it from ``filename`` and the content.
         filename: picks the format by extension when ``format`` is not given, and names
             the page in errors.
+        max_page: the most markup an HTML page may have, in characters (default
+            :data:`MAX_PAGE`, read from ``related_posts.recommend.parse.html``; 0: no limit).
 
     Returns:
         The :class:`Document`: title, body, the tail found (if any) and warnings.
@@ -125,7 +138,8 @@ def parse_document(text: str | bytes, format: str | None = None,
     Raises:
         ParseError: (a :class:`ValueError`) :class:`BinaryDataError` for data that is not
             text, :class:`NoArticleError` for a page without article text (empty, only a
-            related-posts tail, only links), :class:`UnknownFormatError`.
+            related-posts tail, only links), :class:`UnknownFormatError`,
+            :class:`PageTooLargeError` for an HTML page over ``max_page``.
     """
     warnings: list[str] = []
     if isinstance(text, (bytes, bytearray)):
@@ -136,7 +150,7 @@ def parse_document(text: str | bytes, format: str | None = None,
     if fmt in ("text", "markdown"):
         document = parse_text(text, markdown=fmt == "markdown")
     elif fmt == "html":
-        document = parse_html(text, filename=filename)
+        document = parse_html(text, filename=filename, max_page=max_page)
         title, metadata = html_metadata(text)
         document = replace(document, metadata=merge(document.metadata, metadata),
                            title=document.title or title or "")
@@ -153,7 +167,8 @@ def parse_document(text: str | bytes, format: str | None = None,
 
 
 def parse_file(data: str | bytes, filename: str, fields: FieldMap | None = None,
-               format: str | None = None) -> Iterator[tuple[str, Document | ParseError]]:
+               format: str | None = None, max_page: int | None = None
+               ) -> Iterator[tuple[str, Document | ParseError]]:
     """Every article in one file, whatever its kind: the one input path of ingest and parse.
 
     Args:
@@ -162,6 +177,7 @@ def parse_file(data: str | bytes, filename: str, fields: FieldMap | None = None,
             locations and errors.
         fields: where records keep their fields (JSON, JSON Lines, CSV).
         format: read the file as this page format (one of ``FORMATS``) whatever its suffix.
+        max_page: the size limit of an HTML page (see :func:`parse_document`).
 
     Yields:
         ``(location, document or error)``: one pair for a page; one per record, feed
@@ -179,9 +195,10 @@ def parse_file(data: str | bytes, filename: str, fields: FieldMap | None = None,
         if format is None and suffix in RECORD_FORMATS:
             found: Iterator[tuple[str, Document | ParseError]] = parse_records(text, filename, fields)
         elif format is None and suffix in XML_SUFFIXES:
-            found = _xml_source(text, filename)
+            found = _xml_source(text, filename, max_page)
         else:
-            found = iter([(filename, parse_document(text, format=format, filename=filename))])
+            found = iter([(filename, parse_document(text, format=format, filename=filename,
+                                                    max_page=max_page))])
         for location, item in found:
             if warnings and isinstance(item, Document):
                 item = replace(item, warnings=tuple(warnings) + item.warnings)
@@ -190,7 +207,8 @@ def parse_file(data: str | bytes, filename: str, fields: FieldMap | None = None,
         yield filename, exc
 
 
-def _xml_source(text: str, filename: str) -> Iterator[tuple[str, Document | ParseError]]:
+def _xml_source(text: str, filename: str,
+                max_page: int | None = None) -> Iterator[tuple[str, Document | ParseError]]:
     """A feed, a WordPress export, or an XHTML page saved as .xml."""
     from .feeds import is_feed, is_wxr, parse_feed, parse_wxr
 
@@ -199,7 +217,7 @@ def _xml_source(text: str, filename: str) -> Iterator[tuple[str, Document | Pars
     elif is_feed(text):
         yield from parse_feed(text, filename)
     else:
-        yield filename, parse_document(text, filename=filename)
+        yield filename, parse_document(text, filename=filename, max_page=max_page)
 
 
 def _no_body_reason(document: Document) -> str:

@@ -33,6 +33,10 @@ class NoArticleError(ParseError):
     """A page in which no article text was found (only a tail, only links, empty)."""
 
 
+class PageTooLargeError(ParseError):
+    """A page with more markup than the limit (``max_page``), whose parse would take minutes."""
+
+
 class UnknownFormatError(ParseError):
     """A format name that is not one of :data:`FORMATS`."""
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from typing import Any
 
 from ...article import TailItem
-from .document import Document, _where
+from .document import Document, PageTooLargeError, _where
 from .text import (
     _ELLIPSIS,
     _FOOTER_LINE,
@@ -26,7 +28,10 @@ from .text import (
 # rewrite must replace the related block in place and keep every other byte. So the page is
 # also read into this small tree, whose elements know where they start and end in the text.
 # It is forgiving like a browser: unclosed elements end where their parent ends, stray end
-# tags are ignored, <p> and <li> close implicitly.
+# tags are ignored, <p> and <li> close implicitly, an <a> closes an open <a> (when only
+# inline elements lie between them), and elements nested deeper than MAX_DEPTH are
+# flattened. Building it costs time linear in the page whatever the nesting: the open
+# elements are indexed by tag, so no tag searches the whole stack.
 
 _VOID = frozenset(
     "area base br col embed hr img input link meta param source track wbr basefont bgsound "
@@ -45,6 +50,18 @@ _INLINE = frozenset(
 _BLOCK = _CLOSES_P | frozenset({"li", "dt", "dd", "td", "th", "tr", "br", "body", "html",
                                 "caption", "option", "summary"})
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# What an opening tag closes implicitly (an earlier <li>, <dt>/<dd>, a table cell or row),
+# unless one of its barriers (the list, the table) is open nearer.
+_IMPLICIT_TARGETS = {"li": ("li",), "dt": ("dt", "dd"), "dd": ("dt", "dd"),
+                     "tr": ("tr", "td", "th"), "td": ("td", "th"), "th": ("td", "th")}
+_IMPLICIT_BARRIERS = {"li": ("ul", "ol", "menu"), "dt": ("dl",), "dd": ("dl",),
+                      "tr": ("table", "tbody", "thead", "tfoot"), "td": ("tr", "table"),
+                      "th": ("tr", "table")}
+#: Elements nested deeper than this are flattened: an element that would open below the
+#: deepest one closes it first and becomes its sibling (browsers do so at 512 levels; the
+#: libxml2 parser under lxml and trafilatura stops reading at 256). No real page comes near;
+#: the bound keeps every walk up the tree short on a page of unclosed tags.
+MAX_DEPTH = 200
 _TAG = re.compile(
     r"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)|<![^>]*>|<\?[^>]*>"
     r"|<(?P<close>/)?(?P<tag>[a-zA-Z][^\s/>]*)(?P<attrs>(?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
@@ -55,7 +72,10 @@ _ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))
 
 @dataclass(eq=False)
 class _Node:
-    """An element: tag, attributes, offsets in the page, and children in order."""
+    """An element: tag, attributes, offsets in the page, and children in order.
+
+    ``close`` is where its end tag starts (``end`` where it ends), or -1 for an element
+    closed implicitly or never."""
 
     tag: str
     attrs: dict[str, str]
@@ -64,6 +84,7 @@ class _Node:
     parent: _Node | None = None
     end: int = -1
     parts: list[_Node | tuple[int, int]] = field(default_factory=list)
+    close: int = -1
 
     @property
     def children(self) -> list[_Node]:
@@ -92,43 +113,96 @@ class _Node:
         return f"{self.attrs.get('class', '')} {self.attrs.get('id', '')}".lower()
 
 
+# The visible text of an element, as (lead, words, trail): the words with whitespace
+# collapsed (a run with a line break becomes "\n", any other run " "), and what separates
+# them from the text before and after (0 nothing, 1 a space, 2 a line break). An
+# element's summary is made from its children's, so each element's text is made once.
+_Summary = tuple[int, str, int]
+_NO_TEXT: _Summary = (0, "", 0)
+_LINE_BREAK: _Summary = (2, "", 2)
+
+
+def _collapse(text: str) -> str:
+    return "\n".join(" ".join(line.split()) for line in text.split("\n") if line.strip())
+
+
+def _gap(run: str) -> int:
+    return 2 if "\n" in run else 1 if run else 0
+
+
+def _segment_summary(segment: str) -> _Summary:
+    words = _collapse(segment)
+    if not words:
+        gap = _gap(segment)
+        return (gap, "", gap)
+    return (_gap(segment[:len(segment) - len(segment.lstrip())]), words,
+            _gap(segment[len(segment.rstrip()):]))
+
+
+def _join_summaries(summaries: list[_Summary]) -> _Summary:
+    pieces: list[str] = []
+    lead = gap = 0
+    for before, words, after in summaries:
+        if not words:
+            gap = max(gap, before)
+            continue
+        if pieces:
+            gap = max(gap, before)
+            if gap:
+                pieces.append("\n" if gap == 2 else " ")
+        else:
+            lead = max(gap, before)
+        pieces.append(words)
+        gap = after
+    if not pieces:
+        return (gap, "", gap)
+    return (lead, "".join(pieces), gap)
+
+
 @dataclass
 class _Tree:
     html: str
     root: _Node
-    texts: dict[int, str] = field(default_factory=dict)  # cache: id(node) -> text
+    flattened: bool = False  # whether elements deeper than MAX_DEPTH were flattened
+    summaries: dict[int, _Summary] = field(default_factory=dict)  # cache: id(node) -> text
 
     def text(self, node: _Node) -> str:
         """The visible text of ``node``: entities decoded, whitespace collapsed,
         block elements on their own lines."""
-        key = id(node)
-        if key not in self.texts:
-            pieces: list[str] = []
-            self._collect(node, pieces)
-            joined = "".join(pieces)
-            self.texts[key] = "\n".join(
-                " ".join(line.split()) for line in joined.split("\n") if line.strip()
-            )
-        return self.texts[key]
+        summary = self.summaries.get(id(node))
+        if summary is None:
+            summary = self._summarise(node)
+        return summary[1]
 
-    def _collect(self, node: _Node, pieces: list[str]) -> None:
-        stack: list[Any] = [node]
+    def _summarise(self, top: _Node) -> _Summary:
+        """The summary of ``top``, made bottom-up from those of its children (cached)."""
+        summaries = self.summaries
+        html = self.html
+        stack: list[tuple[_Node, bool]] = [(top, False)]
         while stack:
-            item = stack.pop()
-            if isinstance(item, str):
-                pieces.append(item)
-            elif isinstance(item, tuple):
-                pieces.append(html_lib.unescape(self.html[item[0]:item[1]]))
-            else:
-                if item.tag in _RAW_TEXT:
-                    continue
-                block = item.tag in _BLOCK
-                if block:
-                    pieces.append("\n")
-                if item.tag == "img" and item is not node:
-                    continue
-                stack.append("\n" if block else "")
-                stack.extend(reversed(item.parts))
+            node, ready = stack.pop()
+            key = id(node)
+            if key in summaries:
+                continue
+            if node.tag in _RAW_TEXT:
+                summaries[key] = _NO_TEXT
+                continue
+            if not ready:
+                stack.append((node, True))
+                stack.extend((part, False) for part in node.parts
+                             if isinstance(part, _Node) and id(part) not in summaries)
+                continue
+            block = node.tag in _BLOCK
+            found: list[_Summary] = [_LINE_BREAK] if block else []
+            for part in node.parts:
+                if isinstance(part, tuple):
+                    found.append(_segment_summary(html_lib.unescape(html[part[0]:part[1]])))
+                else:
+                    found.append(summaries[id(part)])
+            if block:
+                found.append(_LINE_BREAK)
+            summaries[key] = _join_summaries(found)
+        return summaries[id(top)]
 
     def links(self, node: _Node) -> list[_Node]:
         return [n for n in node.iter() if n.tag == "a" and n.attrs.get("href")]
@@ -145,16 +219,49 @@ def _parse_attrs(raw: str) -> dict[str, str]:
     return attrs
 
 
+class _OpenElements:
+    """The stack of open elements, indexed by tag and by "not inline", so that finding the
+    element an end tag closes, or one that an opening tag closes implicitly, takes a look
+    at the top of a list instead of a walk down the whole stack."""
+
+    def __init__(self, root: _Node) -> None:
+        self.stack = [root]
+        self.by_tag: dict[str, list[int]] = {}  # tag -> stack indices, innermost last
+        self.blocks = [0]  # indices of elements that are not inline (the root too)
+
+    def push(self, node: _Node) -> None:
+        self.by_tag.setdefault(node.tag, []).append(len(self.stack))
+        if node.tag not in _INLINE:
+            self.blocks.append(len(self.stack))
+        self.stack.append(node)
+
+    def close_to(self, index: int, at: int) -> None:
+        """Close the elements at ``index`` and above at offset ``at``."""
+        stack, by_tag, blocks = self.stack, self.by_tag, self.blocks
+        while len(stack) > index:
+            node = stack.pop()
+            node.end = at
+            by_tag[node.tag].pop()
+            if node.tag not in _INLINE:
+                blocks.pop()
+
+    def innermost(self, *tags: str) -> int:
+        """The stack index of the innermost open element with one of ``tags``, else 0."""
+        return max((self.by_tag[tag][-1] for tag in tags if self.by_tag.get(tag)), default=0)
+
+    def nearest_block(self) -> int:
+        """The stack index of the innermost open element that is not inline (0: none)."""
+        return self.blocks[-1]
+
+
 def build_tree(html: str) -> _Tree:
     """The page as a tree of :class:`_Node` with exact offsets (never raises)."""
     root = _Node("#document", {}, 0, 0)
-    stack = [root]
+    elements = _OpenElements(root)
+    stack = elements.stack
+    flattened = False
     position = 0
     length = len(html)
-
-    def close_to(index: int, at: int) -> None:
-        while len(stack) > index:
-            stack.pop().end = at
 
     while position < length:
         match = _TAG.search(html, position)
@@ -169,21 +276,33 @@ def build_tree(html: str) -> _Tree:
             continue  # comment, doctype, processing instruction
         tag = tag.lower()
         if match.group("close"):
-            for index in range(len(stack) - 1, 0, -1):
-                if stack[index].tag == tag:
-                    close_to(index + 1, match.start())
-                    stack.pop().end = match.end()
-                    break
-                if tag in ("p", "li") and stack[index].tag not in _INLINE:
-                    break  # "</p>" never closes an enclosing block
+            if tag in ("p", "li"):
+                # "</p>" never closes an enclosing block: only the innermost block can match.
+                index = elements.nearest_block()
+                index = index if stack[index].tag == tag else 0
+            else:
+                index = elements.innermost(tag)
+            if index:
+                elements.close_to(index + 1, match.start())
+                stack[index].close = match.start()
+                elements.close_to(index, match.end())
             continue
-        if tag in _CLOSES_P or tag in ("li", "dt", "dd", "tr", "td", "th"):
-            _implicit_close(stack, tag, match.start())
+        if tag in _CLOSES_P or tag in _IMPLICIT_TARGETS:
+            _implicit_close(elements, tag, match.start())
+        if tag == "a":
+            # An <a> inside an open <a> (with only inline elements between) closes it.
+            index = elements.innermost("a")
+            if index and index > elements.nearest_block():
+                elements.close_to(index, match.start())
+        self_closing = match.group("attrs").rstrip().endswith("/") and tag not in _BLOCK \
+            and tag not in _INLINE
+        opens = not (tag in _VOID or self_closing or tag in _RAW_TEXT)
+        if opens and len(stack) > MAX_DEPTH:
+            elements.close_to(len(stack) - 1, match.start())
+            flattened = True
         node = _Node(tag, _parse_attrs(match.group("attrs")), match.start(), match.end(),
                      parent=stack[-1])
         stack[-1].parts.append(node)
-        self_closing = match.group("attrs").rstrip().endswith("/") and tag not in _BLOCK \
-            and tag not in _INLINE
         if tag in _VOID or self_closing:
             node.end = match.end()
             continue
@@ -193,33 +312,31 @@ def build_tree(html: str) -> _Tree:
             if tag == "title" and stop > position:
                 node.parts.append((position, stop))
             node.end = closing.end() if closing else length
+            if closing:
+                node.close = closing.start()
             position = node.end
             continue
-        stack.append(node)
-    close_to(1, length)
+        elements.push(node)
+    elements.close_to(1, length)
     root.end = length
-    return _Tree(html, root)
+    return _Tree(html, root, flattened=flattened)
 
 
-def _implicit_close(stack: list[_Node], tag: str, at: int) -> None:
+def _implicit_close(elements: _OpenElements, tag: str, at: int) -> None:
     """Close what an opening ``tag`` closes implicitly (an open <p>, a previous <li>)."""
-    targets = {"li": ("li",), "dt": ("dt", "dd"), "dd": ("dt", "dd"), "tr": ("tr", "td", "th"),
-               "td": ("td", "th"), "th": ("td", "th")}.get(tag, ())
-    barriers = {"li": ("ul", "ol", "menu"), "dt": ("dl",), "dd": ("dl",),
-                "tr": ("table", "tbody", "thead", "tfoot"), "td": ("tr", "table"),
-                "th": ("tr", "table")}.get(tag, ())
-    for index in range(len(stack) - 1, 0, -1):
-        current = stack[index]
-        if current.tag == "p" and tag in _CLOSES_P:
-            while len(stack) > index:
-                stack.pop().end = at
-            return
-        if current.tag in targets:
-            while len(stack) > index:
-                stack.pop().end = at
-            return
-        if current.tag in barriers or (current.tag not in _INLINE and not targets):
-            return
+    stack = elements.stack
+    targets = _IMPLICIT_TARGETS.get(tag, ())
+    if not targets:
+        # A block closes an open <p> with only inline elements above it.
+        index = elements.nearest_block()
+        if index and stack[index].tag == "p":
+            elements.close_to(index, at)
+        return
+    barriers = _IMPLICIT_BARRIERS[tag]
+    # The innermost open target (or <p>), unless a barrier is open inside it.
+    index = elements.innermost(*targets, *barriers, *(("p",) if tag in _CLOSES_P else ()))
+    if index and stack[index].tag not in barriers:
+        elements.close_to(index, at)
 
 
 # -- HTML: finding the related blocks --------------------------------------------------------
@@ -299,6 +416,7 @@ class _Stats:
     links: int = 0
     paragraphs: int = 0  # <p> with a sentence or more of text outside links
     h1: int = 0
+    articles: int = 0  # <article>, <main> and itemprop=articleBody elements
 
 
 def _node_stats(tree: _Tree) -> dict[int, _Stats]:
@@ -323,6 +441,7 @@ def _node_stats(tree: _Tree) -> dict[int, _Stats]:
                 own.links += child.links
                 own.paragraphs += child.paragraphs
                 own.h1 += child.h1
+                own.articles += child.articles
         if node.tag == "a" and node.attrs.get("href"):
             own.links += 1
             own.link_text = own.text
@@ -330,8 +449,28 @@ def _node_stats(tree: _Tree) -> dict[int, _Stats]:
             own.paragraphs += 1
         if node.tag == "h1":
             own.h1 += 1
+        if _is_article(node):
+            own.articles += 1
         stats[id(node)] = own
     return stats
+
+
+def _is_article(node: _Node) -> bool:
+    return node.tag in ("article", "main") or node.attrs.get("itemprop", "").lower() == "articlebody"
+
+
+class _Spans:
+    """Spans of the page, to ask whether one of them holds a given span (in log time)."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self.starts = [start for start, _ in ordered]
+        self.reach = list(accumulate((end for _, end in ordered), max))
+
+    def hold(self, start: int, end: int) -> bool:
+        """Whether a span starts at or before ``start`` and ends at or after ``end``."""
+        index = bisect_right(self.starts, start)
+        return index > 0 and self.reach[index - 1] >= end
 
 
 @dataclass(frozen=True)
@@ -354,9 +493,20 @@ class _HtmlPage:
         self.tree = build_tree(html)
         self.stats = _node_stats(self.tree)
         self.nodes = list(self.tree.root.iter())
+        self.starts = [node.start for node in self.nodes]  # in document order: sorted
+        self.paragraph_count = sum(node.tag == "p" for node in self.nodes)
         root_stats = self.stats[id(self.tree.root)]
         self.page_plain = max(1, root_stats.text - root_stats.link_text)
         self.page_paragraphs = root_stats.paragraphs
+        # Answers worked out once per element, bottom-up, instead of once per question.
+        self._prose: dict[int, bool] = {}
+        self._headlines: dict[int, int] | None = None
+        self._positions: dict[int, dict[int, int]] = {}
+        self._shown: dict[int, tuple[int, int]] = {}  # first and last visible part
+        self._norms: dict[int, str] = {}
+        self._link_titles: dict[int, str] = {}
+        self._title_nodes: dict[int, _Node | None] = {}
+        self._teasers: dict[tuple[int, str], str] = {}
 
     def s(self, node: _Node) -> _Stats:
         return self.stats[id(node)]
@@ -422,8 +572,7 @@ class _HtmlPage:
         short article, so :meth:`holds_article`'s measures do not apply to them.)"""
         if node.tag in ("body", "html", "#document", "main") or self.s(node).h1:
             return True
-        return any(inner.tag in ("article", "main") or inner.attrs.get("itemprop", "").lower() == "articlebody"
-                   for inner in node.iter() if inner is not node)
+        return self.s(node).articles > _is_article(node)  # one below ``node``
 
     def looks_like_tail(self, node: _Node, widget: bool) -> bool:
         """Whether a marked element is a related block: a list of links or items, or (for
@@ -445,22 +594,32 @@ class _HtmlPage:
     def _holds_prose(self, node: _Node) -> bool:
         """Whether two paragraphs of prose (a sentence or more, no link in or around them)
         follow each other below ``node``: article text. A card's teaser sits next to its
-        link instead."""
-        stack = [node]
+        link instead. (Worked out once per element, from its children's answers.)"""
+        known = self._prose
+        stack = [(node, False)]
         while stack:
-            inner = stack.pop()
+            inner, ready = stack.pop()
+            if id(inner) in known:
+                continue
             if inner.tag == "a" or inner.tag in _RAW_TEXT:
-                continue  # a card that is one link may hold its title and teaser as <p>s
-            previous = False
-            for child in inner.children:
-                stack.append(child)
+                known[id(inner)] = False  # a card that is one link may hold its title and teaser as <p>s
+                continue
+            children = inner.children
+            if not ready:
+                stack.append((inner, True))
+                stack.extend((child, False) for child in children if id(child) not in known)
+                continue
+            found = previous = False
+            for child in children:
                 stats = self.s(child)
                 prose = child.tag == "p" and not stats.links and stats.text >= 40 and \
                     bool(_SENTENCE_END.search(self.text(child)))
-                if prose and previous:
-                    return True
+                if (prose and previous) or known[id(child)]:
+                    found = True
+                    break
                 previous = prose
-        return False
+            known[id(inner)] = found
+        return known[id(node)]
 
     def heading_blocks(self) -> list[tuple[_Node, _Node, _Node]]:
         """``(first, last, heading)`` element runs that start with a tail heading
@@ -479,7 +638,7 @@ class _HtmlPage:
                 continue
             head = node
             while head.parent is not None and head.parent.tag not in ("body", "#document") \
-                    and self.text(head.parent) == text:
+                    and self.s(head.parent).text == stats.text and self.text(head.parent) == text:
                 head = head.parent
             for inner in head.iter():
                 seen.add(id(inner))
@@ -497,9 +656,11 @@ class _HtmlPage:
         parent = head.parent
         if parent is None:
             return None
-        index = next(i for i, p in enumerate(parent.parts) if p is head)
+        index = self.position(parent, head)
         last = None
-        for part in parent.parts[index + 1:]:
+        parts = parent.parts
+        for position in range(index + 1, len(parts)):  # no copy of the parts that follow
+            part = parts[position]
             if isinstance(part, tuple):
                 if _visible(self.html[part[0]:part[1]]):
                     break
@@ -529,12 +690,38 @@ class _HtmlPage:
             parent = first.parent
             if parent is None or parent.tag in ("body", "html", "#document", "main", "article"):
                 break
-            before = _visible(self.html[parent.open_end:first.start])
-            after = _visible(self.html[last.end:parent.end])
-            if before or after or self.holds_article(parent):
+            if self._visible_between(parent, parent.open_end, first.start, first, before=True) \
+                    or self._visible_between(parent, last.end, parent.end, last, before=False) \
+                    or self.holds_article(parent):
                 break
             first = last = parent
         return first.start, last.end
+
+    def _visible_between(self, parent: _Node, start: int, end: int, child: _Node,
+                         before: bool) -> bool:
+        """Whether ``parent`` shows text between ``start`` and ``end``: before (or after)
+        its ``child``. A long stretch is judged by the parent's parts (worked out once per
+        parent), so that many runs in one parent do not each read the rest of it."""
+        if end - start <= _EXACT_VISIBLE:
+            return bool(_visible(self.html[start:end]))
+        shown = self._shown.get(id(parent))
+        if shown is None:
+            visible = [index for index, part in enumerate(parent.parts) if (
+                bool(_visible(self.html[part[0]:part[1]])) if isinstance(part, tuple)
+                else self.s(part).text > 0 or bool(_visible(self.html[part.start:part.end])))]
+            shown = self._shown[id(parent)] = (visible[0], visible[-1]) if visible else (-1, -1)
+        if shown[0] < 0:
+            return False
+        index = self.position(parent, child)
+        return shown[0] < index if before else shown[1] > index
+
+    def position(self, parent: _Node, child: _Node) -> int:
+        """The index of ``child`` in ``parent.parts`` (an index of the parts made once)."""
+        positions = self._positions.get(id(parent))
+        if positions is None:
+            positions = self._positions[id(parent)] = {
+                id(p): i for i, p in enumerate(parent.parts) if isinstance(p, _Node)}
+        return positions[id(child)]
 
     # -- navigation, forms, promos and generic link blocks -----------------------------------
 
@@ -555,8 +742,9 @@ class _HtmlPage:
     def form_boxes(self) -> list[_Node]:
         """Newsletter, subscribe and search boxes: a form and a few words around it."""
         found: list[_Node] = []
+        reach = -1  # the furthest end of a box found: every one starts before this form
         for node in self.nodes:
-            if node.tag != "form" or any(f.contains(node) for f in found):
+            if node.tag != "form" or reach >= node.end:
                 continue
             box = node
             while box.parent is not None and box.parent.tag not in ("body", "#document") and \
@@ -564,6 +752,7 @@ class _HtmlPage:
                     not self.s(box.parent).paragraphs and not self.holds_article(box.parent):
                 box = box.parent
             found.append(box)
+            reach = max(reach, box.end)
         return found
 
 
@@ -593,29 +782,76 @@ class _HtmlPage:
                 continue
             if _NOT_RELATED.search(node.marker) or self.holds_article(node):
                 continue
-            links = self.tree.links(node)
-            headlines = [a for a in links if len(self.text(a).split()) >= 4]
-            if len(headlines) >= 2 and self.link_density(node) >= 0.6:
+            if self.headlines(node) >= 2 and self.link_density(node) >= 0.6:
                 found.append(node)
         return found
+
+    def headlines(self, node: _Node) -> int:
+        """The links of four words or more in ``node`` (counted once for every element)."""
+        if self._headlines is None:
+            counts: dict[int, int] = {}
+            for inner in reversed(self.nodes):
+                count = int(inner.tag == "a" and bool(inner.attrs.get("href"))
+                            and len(self.text(inner).split()) >= 4)
+                counts[id(inner)] = count + sum(counts[id(c)] for c in inner.children)
+            self._headlines = counts
+        return self._headlines[id(node)]
+
+    def flattened_tags(self) -> list[tuple[int, int]]:
+        """The start and end tags of the elements that :data:`MAX_DEPTH` flattened (and of
+        the deepest level), to be cut from what trafilatura reads: libxml2 stops reading a
+        page at 256 levels, so it would miss the article after a run of unclosed tags."""
+        if not self.tree.flattened:
+            return []
+        tags: list[tuple[int, int]] = []
+        stack = [(self.tree.root, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if depth >= MAX_DEPTH and node.tag not in _VOID and node.tag not in _RAW_TEXT:
+                tags.append((node.start, node.open_end))
+                if node.close >= 0:
+                    tags.append((node.close, node.end))
+            stack.extend((child, depth + 1) for child in node.children)
+        return tags
+
+    def norm_text(self, node: _Node) -> str:
+        """:func:`_norm` of the element's text (cached)."""
+        norm = self._norms.get(id(node))
+        if norm is None:
+            norm = self._norms[id(node)] = _norm(self.text(node))
+        return norm
+
+    def span_nodes(self, start: int, end: int) -> list[_Node]:
+        """The elements inside ``start``..``end``, in document order."""
+        first, stop = bisect_left(self.starts, start), bisect_left(self.starts, end)
+        return [n for n in self.nodes[first:stop] if n.end <= end]
 
     # -- items -----------------------------------------------------------------------------
 
     def items(self, start: int, end: int) -> tuple[TailItem, ...]:
         """The related items (title, URL, teaser) in the span ``start``..``end``."""
-        nodes = [n for n in self.nodes if start <= n.start and n.end <= end]
-        heading_nodes = [n for n in nodes if self.s(n).text <= 80 and "\n" not in self.text(n)
-                         and self.s(n).text and is_tail_heading(self.text(n))]
+        nodes = self.span_nodes(start, end)
+        # Elements in (or being) a tail heading: as elements nest, those that start before
+        # the furthest end of a heading seen so far.
+        in_heading: set[int] = set()
+        reach = -1
+        for n in nodes:
+            if self.s(n).text <= 80 and self.s(n).text and "\n" not in self.text(n) \
+                    and is_tail_heading(self.text(n)):
+                reach = max(reach, n.end)
+                in_heading.add(id(n))
+            elif n.start < reach:
+                in_heading.add(id(n))
         links = [
             n for n in nodes
             if n.tag == "a" and n.attrs.get("href")
-            and not any(h.contains(n) or h is n for h in heading_nodes)
+            and id(n) not in in_heading
             and not _MORE_LINK.match(self.text(n) or "")
             and (self.text(n) or n.attrs.get("title") or _img_alt(n))
         ]
         if not links:
             return ()
-        groups = _item_groups(links)
+        groups = _item_groups(links, start, end)
         items: list[TailItem] = []
         seen: set[str] = set()
         for container, members in groups:
@@ -637,13 +873,15 @@ class _HtmlPage:
             if len(headline_urls) > 1:
                 return [TailItem(title=max((self.text(a) for a in by_url[u]), key=len)
                                  .replace("\n", " "), url=u) for u in headline_urls]
-        title_node = next(
-            (n for n in container.iter()
-             if (n.tag in _HEADINGS or _TITLE_CLASS.search(n.attrs.get("class", "")))
-             and self.text(n) and self.s(n).text <= 300 and not is_tail_heading(self.text(n))
-             and not _NOISE_CLASS.search(n.attrs.get("class", "").replace("title", ""))),
-            None,
-        )
+        if id(container) not in self._title_nodes:
+            self._title_nodes[id(container)] = next(
+                (n for n in container.iter()
+                 if (n.tag in _HEADINGS or _TITLE_CLASS.search(n.attrs.get("class", "")))
+                 and self.text(n) and self.s(n).text <= 300 and not is_tail_heading(self.text(n))
+                 and not _NOISE_CLASS.search(n.attrs.get("class", "").replace("title", ""))),
+                None,
+            )
+        title_node = self._title_nodes[id(container)]
         best_link = max(links, key=lambda a: len(self._link_title(a)))
         if title_node is not None:
             title = self.text(title_node)
@@ -659,14 +897,25 @@ class _HtmlPage:
 
     def _link_title(self, link: _Node) -> str:
         """A link's text without its source / brand / date labels and rank numbers."""
-        noisy = [n for n in link.iter() if n is not link
+        title = self._link_titles.get(id(link))
+        if title is None:
+            title = self._link_titles[id(link)] = self._make_link_title(link)
+        return title
+
+    def _make_link_title(self, link: _Node) -> str:
+        inner = list(link.iter())
+        noisy = {id(n) for n in inner if n is not link
                  and (_NOISE_CLASS.search(n.attrs.get("class", "").replace("title", ""))
-                      or re.fullmatch(r"\d{1,2}\.?", self.text(n)))]
+                      or re.fullmatch(r"\d{1,2}\.?", self.text(n)))}
         if not noisy:
             return self.text(link).replace("\n", " ")
         pieces: list[str] = []
-        for node in link.iter():
-            if any(n is node or n.contains(node) for n in noisy):
+        reach = -1  # the furthest end of a noisy element: what starts before it is inside one
+        for node in inner:
+            if id(node) in noisy:
+                reach = max(reach, node.end)
+                continue
+            if node.start < reach:
                 continue
             pieces.extend(html_lib.unescape(self.html[a:b]) for a, b in
                           (p for p in node.parts if isinstance(p, tuple)))
@@ -675,6 +924,12 @@ class _HtmlPage:
     def _teaser(self, container: _Node, title: str) -> str:
         """An item's teaser: an element classed excerpt / summary, else the item's text
         outside its title, dates, bylines and brand labels (when that is a phrase)."""
+        key = (id(container), title)
+        if key not in self._teasers:
+            self._teasers[key] = self._make_teaser(container, title)
+        return self._teasers[key]
+
+    def _make_teaser(self, container: _Node, title: str) -> str:
         for node in container.iter():
             if node is not container and _TEASER_CLASS.search(node.attrs.get("class", "")):
                 text = " ".join(self.text(node).split())
@@ -707,6 +962,11 @@ class _HtmlPage:
         return ""
 
 
+# Up to this many characters, whether a stretch of the page shows text is read from the
+# stretch itself; a longer one is judged by the elements in it.
+_EXACT_VISIBLE = 10_000
+
+
 def _visible(fragment: str) -> str:
     """Visible text of an HTML fragment (tags, comments and scripts dropped)."""
     fragment = re.sub(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", "", fragment, flags=re.S | re.I)
@@ -720,12 +980,15 @@ def _img_alt(node: _Node) -> str:
     return ""
 
 
-def _item_groups(links: list[_Node]) -> list[tuple[_Node, list[_Node]]]:
+def _item_groups(links: list[_Node], start: int, end: int) -> list[tuple[_Node, list[_Node]]]:
     """Links grouped by item: under the deepest element that holds them all, each child
-    that holds links is one item (a ``<li>``, a card ``<div>``, or the link itself)."""
+    that holds links is one item (a ``<li>``, a card ``<div>``, or the link itself). A lone
+    link's item is the element around it within the block ``start``..``end``."""
     if len(links) == 1:
         container = links[0]
         for ancestor in links[0].ancestors():
+            if ancestor.start < start or ancestor.end > end:
+                break  # the page around the block: its text is no teaser
             if ancestor.tag in ("li", "article", "div", "td", "dd", "p") and ancestor.tag:
                 container = ancestor
                 break
@@ -750,6 +1013,24 @@ TRAFILATURA_OPTIONS: dict[str, Any] = {
 }
 # Above this size a page is parsed anyway, with a warning: template bloat, not text.
 LARGE_PAGE = 5_000_000
+#: The most markup and text (characters; the bodies of inline scripts and styles and data:
+#: URIs, which cost next to nothing, not counted) a page may have: a bigger one raises
+#: :class:`PageTooLargeError`. Parsing takes time linear in the page: one to three seconds a
+#: MB of markup. ``parse_html(..., max_page=N)`` sets another limit for one page; 0 none.
+MAX_PAGE = 10_000_000
+#: trafilatura's fallback extractors (readability, jusText) take time quadratic in the
+#: number of short blocks in a row (jusText looks for the nearest long block once for each
+#: of them): on a page with more elements than this, trafilatura runs without them
+#: (``fast=True``). No page of the labelled set comes near.
+MAX_FALLBACK_ELEMENTS = 5_000
+#: trafilatura's XPath query for paragraph text (libxml2 ``//p//text()``) takes time
+#: quadratic in the number of ``<p>`` elements (4 s for 48,000, on every call): a page with
+#: more than this is read by :func:`_paragraph_lines` instead, with a warning.
+MAX_EXTRACT_PARAGRAPHS = 10_000
+# What page_size leaves out: inline scripts and styles (to their end tag) and data: URIs.
+_SCRIPT_OPEN = re.compile(r"<(script|style)\b", re.IGNORECASE)
+_SCRIPT_CLOSE = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style")}
+_DATA_URI = re.compile(r"""data:[^\s"'<>]*""", re.IGNORECASE)
 
 _FURNITURE_HTML = re.compile(
     r"^(advertisement|advertising|ad|sponsored|story continues( below)?( advertisement)?|"
@@ -763,8 +1044,41 @@ _FURNITURE_HTML = re.compile(
 _BYLINE = re.compile(r"^(by|written by|von|par|por)\s+\S.{0,80}$", re.IGNORECASE)
 
 
+def page_size(html: str) -> int:
+    """The characters of a page that its parse costs time for: its markup and text, less
+    the bodies of inline ``<script>`` and ``<style>`` elements and data: URIs (embedded
+    images), which are skipped at no cost. What :data:`MAX_PAGE` limits."""
+    size = position = 0
+    length = len(html)
+    while position < length:
+        opening = _SCRIPT_OPEN.search(html, position)
+        body = html.find(">", opening.end()) + 1 if opening else 0
+        if opening is None or not body:
+            size += _markup_size(html, position, length)
+            break
+        size += _markup_size(html, position, opening.start()) + body - opening.start()
+        if html[body - 2] == "/":  # <script src="..." />: no body
+            position = body
+            continue
+        closing = _SCRIPT_CLOSE[opening.group(1).lower()].search(html, body)
+        if closing is None:
+            break  # the rest of the page is the script's
+        size += closing.end() - closing.start()
+        position = closing.end()
+    return size
+
+
+def _markup_size(html: str, start: int, end: int) -> int:
+    """The characters in ``start``..``end`` outside data: URIs."""
+    return end - start - sum(len(match.group()) for match in _DATA_URI.finditer(html, start, end))
+
+
+def _amount(characters: int) -> str:
+    return f"{characters / 1e6:.1f} MB" if characters >= 1_000_000 else f"{characters:,} characters"
+
+
 def parse_html(html: str, *, filename: str | None = None,
-               extractor: dict[str, Any] | None = None) -> Document:
+               extractor: dict[str, Any] | None = None, max_page: int | None = None) -> Document:
     """Title, article text and related-posts block of an HTML page.
 
     Related blocks (widgets marked by class or id, headed link lists, link-only
@@ -774,9 +1088,20 @@ def parse_html(html: str, *, filename: str | None = None,
     page without one gets an empty tail span just after its ``<article>`` (or after the
     last paragraph), where a new block goes. ``extractor`` overrides
     :data:`TRAFILATURA_OPTIONS` (the bench uses it). Never raises on malformed HTML.
+
+    Raises:
+        PageTooLargeError: for a page with more markup and text than ``max_page``
+            characters (default :data:`MAX_PAGE`; see :func:`page_size`; 0: no limit).
     """
     warnings: list[str] = []
     where = _where(filename)
+    limit = MAX_PAGE if max_page is None else max_page
+    if limit and len(html) > limit and (size := page_size(html)) > limit:
+        raise PageTooLargeError(where, (
+            f"page too large: {_amount(size)} of markup and text (inline scripts, styles and "
+            f"data: URIs not counted), over the limit of {_amount(limit)} (parsing takes up to "
+            f"3 s a MB). Raise the limit with --max-page-mb (or max_page= in Python) if the "
+            f"page is meant to be read"))
     if len(html) > LARGE_PAGE:
         warnings.append(f"{where}: large page ({len(html) / 1e6:.1f} MB); parsed anyway, "
                         "which takes a few seconds")
@@ -784,18 +1109,27 @@ def parse_html(html: str, *, filename: str | None = None,
     blocks: list[_Block] = []
     for node in page.widget_blocks():
         blocks.append(_Block(node.start, node.end, "widget", _first_heading(page, node), ()))
+    widgets = _Spans((b.start, b.end) for b in blocks)
+    headed: list[_Block] = []
+    in_order, reach = True, -1  # while they come in page order: the furthest end of one
     for head, last, heading_node in page.heading_blocks():
         start, end = page.widen(head, last)
-        if not any(b.start <= start and end <= b.end for b in blocks):
-            blocks.append(_Block(start, end, "heading", page.text(heading_node), ()))
-    blocks = _merge_blocks(html, blocks)
-    promos = [n for n in page.promos()
-              if not any(b.start <= n.start and n.end <= b.end for b in blocks)]
+        if widgets.hold(start, end):
+            continue
+        in_order = in_order and (not headed or start >= headed[-1].start)
+        if reach >= end if in_order else any(b.start <= start and end <= b.end for b in headed):
+            continue
+        headed.append(_Block(start, end, "heading", page.text(heading_node), ()))
+        reach = max(reach, end)
+    blocks = _merge_blocks(html, blocks + headed)
+    spans = _Spans((b.start, b.end) for b in blocks)
+    promos = [n for n in page.promos() if not spans.hold(n.start, n.end)]
     furniture = [n for n in page.navigation() + page.form_boxes()
-                 if not any(b.start <= n.start and n.end <= b.end for b in blocks)]
+                 if not spans.hold(n.start, n.end)]
     cut = [(b.start, b.end) for b in blocks] + [(n.start, n.end) for n in promos + furniture]
     title = _html_title(page)
-    lines, extract_warning = _extract_lines(_cut_spans(html, cut), extractor)
+    lines, extract_warning = _extract_lines(_cut_spans(html, cut + page.flattened_tags()),
+                                            extractor, len(page.nodes), page.paragraph_count)
     if extract_warning:
         warnings.append(f"{where}: {extract_warning}")
     link_texts = _link_texts(page)
@@ -876,20 +1210,23 @@ def _merge_blocks(html: str, blocks: list[_Block]) -> list[_Block]:
     """Blocks in page order; nested ones dropped, neighbours with nothing visible between
     them (a YARPP list right above a Taboola feed) joined into one."""
     merged: list[_Block] = []
+    parts_of: list[list[tuple[int, int]]] = []  # of each merged block (joined at the end)
     for block in sorted(blocks, key=lambda b: (b.start, -b.end)):
         parts = block.parts or ((block.start, block.end),)
         if merged and block.start < merged[-1].end:
             last = merged[-1]
             if block.end > last.end:  # overlapping, not nested: keep both parts
-                merged[-1] = replace(last, end=block.end, parts=last.parts + parts)
+                merged[-1] = replace(last, end=block.end)
+                parts_of[-1].extend(parts)
             continue
         if merged and not _visible(html[merged[-1].end:block.start]):
             last = merged[-1]
-            merged[-1] = replace(last, end=block.end, heading=last.heading or block.heading,
-                                 parts=last.parts + parts)
+            merged[-1] = replace(last, end=block.end, heading=last.heading or block.heading)
+            parts_of[-1].extend(parts)
             continue
-        merged.append(replace(block, parts=parts))
-    return merged
+        merged.append(block)
+        parts_of.append(list(parts))
+    return [replace(block, parts=tuple(parts)) for block, parts in zip(merged, parts_of)]
 
 
 def _cut_spans(html: str, spans: list[tuple[int, int]]) -> str:
@@ -904,11 +1241,22 @@ def _cut_spans(html: str, spans: list[tuple[int, int]]) -> str:
     return "".join(pieces)
 
 
-def _extract_lines(html: str, extractor: dict[str, Any] | None) -> tuple[list[str], str | None]:
-    """The article text as lines (trafilatura), and a warning if it had to fall back."""
+def _extract_lines(html: str, extractor: dict[str, Any] | None, elements: int = 0,
+                   paragraphs: int = 0) -> tuple[list[str], str | None]:
+    """The article text as lines (trafilatura), and a warning if it had to fall back.
+
+    ``elements`` and ``paragraphs`` (``<p>``) are counts of the page's: past
+    :data:`MAX_FALLBACK_ELEMENTS` trafilatura runs without its fallback extractors, past
+    :data:`MAX_EXTRACT_PARAGRAPHS` not at all (both would take time quadratic in the page).
+    """
     import trafilatura
 
-    options = dict(TRAFILATURA_OPTIONS, **(extractor or {}))
+    if paragraphs > MAX_EXTRACT_PARAGRAPHS:
+        return _paragraph_lines(html), (
+            f"{paragraphs:,} paragraphs, more than trafilatura reads in reasonable time "
+            f"({MAX_EXTRACT_PARAGRAPHS:,}); used the page's paragraphs")
+    fast = {"fast": True} if elements > MAX_FALLBACK_ELEMENTS else {}
+    options = dict(TRAFILATURA_OPTIONS, **fast, **(extractor or {}))
     text: str | None = None
     try:
         text = trafilatura.extract(html, output_format="txt", **options)
@@ -985,11 +1333,10 @@ def _mostly_links(lines: list[str], link_texts: set[str]) -> bool:
 def _locate_last_line(page: _HtmlPage, lines: list[str], cut: list[tuple[int, int]]
                       ) -> _Node | None:
     """The element that holds the body's last line (outside the cut blocks)."""
+    spans = _Spans(cut)
     candidates = [
         n for n in page.nodes
-        if n.tag in ("p", "li", "blockquote", "pre", "td", "dd", "div", "span", "figcaption",
-                     "section", "article", "main", "body", "font", "center") + _HEADINGS
-        and not any(s <= n.start and n.end <= e for s, e in cut)
+        if n.tag in _LINE_HOLDERS and not spans.hold(n.start, n.end)
     ]
     for line in reversed(lines[-5:]):
         probe = _norm(line)[:60]
@@ -998,9 +1345,13 @@ def _locate_last_line(page: _HtmlPage, lines: list[str], cut: list[tuple[int, in
         # Latest-starting first: the first element that holds the line is the innermost
         # one (its ancestors start earlier). Huge ancestors are skipped, not read.
         for node in reversed(candidates):
-            if page.s(node).text <= 20 * len(line) + 2000 and probe in _norm(page.text(node)):
+            if page.s(node).text <= 20 * len(line) + 2000 and probe in page.norm_text(node):
                 return node
     return None
+
+
+_LINE_HOLDERS = frozenset(("p", "li", "blockquote", "pre", "td", "dd", "div", "span", "figcaption",
+                           "section", "article", "main", "body", "font", "center") + _HEADINGS)
 
 
 def _insertion_point(page: _HtmlPage, last: _Node | None) -> int:
