@@ -9,8 +9,8 @@ httpx client each, in this process) ask for random articles' lists for a bounded
 - ``GET /related/{id}`` while the server is otherwise idle,
 - the same while a full ``refresh`` of the store runs in another process (stopped by
   SIGTERM after the phase: a refresh is resumable, so the store stays consistent),
-- and, as the baseline measured in the same run, ``GET /health`` (the server's and
-  client's own cost, with no list to read).
+- and, as the baseline measured in the same run, ``GET /widget.js`` (a static script: the
+  server's and clients' own cost per request, with nothing read from the store).
 Reported: requests/s, p50 / p99 latency, errors (any non-200 answer or a list shorter
 than 5). The clients and the server share the machine's cores, which the figures include.
 """
@@ -125,7 +125,7 @@ def main() -> None:
             ids = [f"/related/p{i:07d}?k={K}" for i in range(args.articles)]
             asyncio.run(load(base, ids[:200], args.clients, 1.0, True))  # warm the worker threads
             results = {
-                "health (baseline)": asyncio.run(load(base, ["/health"], args.clients, args.seconds, False)),
+                "widget.js (baseline)": asyncio.run(load(base, ["/widget.js"], args.clients, args.seconds, False)),
                 "related, idle": asyncio.run(load(base, ids, args.clients, args.seconds, True)),
             }
             refresh = subprocess.Popen([CLI, "refresh", "--db", str(db), "--full", "-q", "--k", str(K),
@@ -140,10 +140,10 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=30)
-    baseline = results["health (baseline)"]["requests_per_s"]
+    baseline = results["widget.js (baseline)"]["requests_per_s"]
     print(f"\n{args.articles:,} articles, {args.clients} clients, {args.seconds:g} s a phase, "
           f"{os.cpu_count()} cores (clients and server share them)\n")
-    print(f"{'phase':34} {'req/s':>8} {'vs health':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"{'phase':34} {'req/s':>8} {'vs static':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for name, row in results.items():
         print(f"{name:34} {row['requests_per_s']:8.0f} {row['requests_per_s'] / baseline:9.2f}x "
               f"{row['p50_ms']:8.1f} {row['p99_ms']:8.1f} {row['errors']:7d}")
