@@ -222,7 +222,11 @@ class Store:
         rows = {r["key"]: r["value"] for r in self.db.table("settings").rows}
         if "model_id" not in rows:
             return None
-        return rows["model_id"], int(rows["dimension"])
+        dimension = str(rows.get("dimension", ""))
+        if not dimension.isdigit():
+            raise StoreError(f"{self.path} is damaged: its 'dimension' setting is {dimension[:40]!r}, not a "
+                             "number; rebuild it: ingest the site into a new --db and refresh")
+        return rows["model_id"], int(dimension)
 
     def bind_model(self, model_id: str, dimension: int) -> None:
         """Record the store's vector id, or refuse one that differs from the recorded one."""
@@ -242,7 +246,12 @@ class Store:
     def ranking(self) -> dict | None:
         """The ranking options the last refresh used (``RankingOptions.to_dict``), if any."""
         row = self.db.execute("select value from settings where key = 'ranking'").fetchone()
-        return json.loads(row[0]) if row else None
+        found = json.loads(row[0]) if row else None
+        if found is not None and not isinstance(found, dict):
+            raise StoreError(f"{self.path} is damaged: its saved ranking options are not an object; "
+                             f"forget them with: sqlite3 {self.path} \"delete from settings where key = "
+                             "'ranking'\" (the next refresh saves the defaults)")
+        return found
 
     def save_ranking(self, options: dict) -> None:
         """Remember the ranking options lists are computed with, for later commands."""
