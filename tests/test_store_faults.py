@@ -384,9 +384,6 @@ def test_readers_of_a_store_in_a_read_only_folder(built, tmp_path, read_only):
     assert digest(db) == before
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a read-only store is opened immutable=1, which ignores its -wal file: "
-                   "articles committed to the WAL (a writer killed before its checkpoint, a snapshot of a live "
-                   "store) are invisible to readers: 'no article with id'")
 def test_readers_of_a_read_only_store_see_what_its_wal_holds(built, tmp_path, read_only):
     live = copy_of(built, "base", tmp_path)
     writer = ("import os, sys\nfrom related_posts import Article, Recommender\n"
@@ -406,9 +403,6 @@ def test_readers_of_a_read_only_store_see_what_its_wal_holds(built, tmp_path, re
     assert result.exit_code == 0 and "late\tLate article" in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'related ID' on a read-only store, for an article stored after the last "
-                   "refresh, writes (cache.space -> refresh.ranking_table_for_store -> Store.write_lexical_terms) "
-                   "and fails: 'cannot write the store (attempt to write a readonly database)'")
 def test_readers_of_a_read_only_store_answer_for_an_article_not_yet_refreshed(built, tmp_path, read_only):
     folder = tmp_path / "ro"
     folder.mkdir()

@@ -272,8 +272,8 @@ def _run(store: Store, embedder: Embedder | Callable[[], Embedder], options: Ran
 class _StoredTerms(Sequence[Terms]):
     """The cached terms of ``ids``, read from the store a slice at a time."""
 
-    def __init__(self, store: Store, ids: Sequence[str]) -> None:
-        self.store, self.ids = store, ids
+    def __init__(self, store: Store, ids: Sequence[str], computed: dict[str, Terms] | None = None) -> None:
+        self.store, self.ids, self.computed = store, ids, computed or {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -282,8 +282,8 @@ class _StoredTerms(Sequence[Terms]):
         if not isinstance(index, slice):
             return self[index:index + 1][0]
         wanted = self.ids[index]
-        found = self.store.lexical_terms(wanted)
-        return [found[i][1] for i in wanted]
+        found = self.store.lexical_terms([i for i in wanted if i not in self.computed])
+        return [self.computed[i] if i in self.computed else found[i][1] for i in wanted]
 
 
 def ranking_table_for_store(store: Store, table: VectorTable, options: RankingOptions,
@@ -292,13 +292,18 @@ def ranking_table_for_store(store: Store, table: VectorTable, options: RankingOp
     that lack them (new or changed text) are computed and cached in the store first."""
     cached = store.lexical_term_hashes()
     missing = [i for i, h in zip(table.ids, table.content_hashes) if cached.get(i) != h]
+    computed: dict[str, Terms] = {}  # a read-only store's new terms, kept in memory instead
     for start in range(0, len(missing), ROW_CHUNK):
-        store.write_lexical_terms({article.id: (article.content_hash, article_terms(article.text))
-                                   for article in store.articles_by_id(missing[start:start + ROW_CHUNK])})
+        found = {article.id: (article.content_hash, article_terms(article.text))
+                 for article in store.articles_by_id(missing[start:start + ROW_CHUNK])}
+        if store.read_only:
+            computed.update({i: terms for i, (_, terms) in found.items()})
+        else:
+            store.write_lexical_terms(found)
     meta_rows = store.article_meta()
     meta = [ArticleMeta(published_days(m[0]), m[1], m[2], m[3])
             for m in (meta_rows.get(i, (None, None, None, ())) for i in table.ids)]
-    return build_ranking_table(table, _StoredTerms(store, table.ids), meta, options,
+    return build_ranking_table(table, _StoredTerms(store, table.ids, computed), meta, options,
                                neighbourhoods)
 
 

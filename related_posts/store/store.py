@@ -178,6 +178,8 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        #: Opened read-only (a read-only file or folder): writes are not tried.
+        self.read_only = False
         if self.path != ":memory:":
             _check_is_sqlite(Path(self.path))
             if _read_only(Path(self.path)):
@@ -199,12 +201,20 @@ class Store:
         # artefact) is still readable: opened immutable, since SQLite cannot create the WAL's
         # shared-memory file there and nothing can write to it meanwhile. Writes fail with
         # SQLite's "readonly database" error, which the callers report.
-        uri = f"{Path(self.path).resolve().as_uri()}?mode=ro&immutable=1"
-        try:
-            self.db = sqlite_utils.Database(sqlite3.connect(uri, uri=True, check_same_thread=False))
-            missing = pending(self.db)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot be opened as a SQLite store ({exc})") from None
+        # A WAL that holds commits not yet checkpointed (a writer killed, a snapshot of a live
+        # store) is read too when SQLite can use it read-only (its -shm file is there).
+        self.read_only = True
+        base = Path(self.path).resolve().as_uri()
+        attempts = [f"{base}?mode=ro"] if Path(self.path + "-wal").exists() else []
+        for uri in attempts + [f"{base}?mode=ro&immutable=1"]:
+            try:
+                self.db = sqlite_utils.Database(sqlite3.connect(uri, uri=True, check_same_thread=False))
+                missing = pending(self.db)
+                break
+            except sqlite3.DatabaseError as exc:
+                if attempts and uri == attempts[0]:
+                    continue  # the WAL cannot be read here: the checkpointed state, immutable
+                raise StoreError(f"{self.path}: cannot be opened as a SQLite store ({exc})") from None
         if missing:
             raise StoreError(f"{self.path} is read-only and needs upgrading ({', '.join(missing)}); "
                              "open it once where it can be written (any related-posts command does it)")
