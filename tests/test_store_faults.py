@@ -314,8 +314,6 @@ def test_a_folder_as_the_store_is_a_usage_error(built, tmp_path):
         assert result.exit_code == 2 and "Traceback" not in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: a reading command (related, articles) given another application's "
-                   "SQLite file migrates it: nine related-posts tables are added to that database")
 def test_a_reader_leaves_another_applications_database_alone(tmp_path):
     other = tmp_path / "notes.sqlite"
     with sqlite3.connect(other) as connection:

@@ -187,6 +187,12 @@ class Store:
                 return
         try:
             self.db = sqlite_utils.Database(self.path)
+            tables = set(self.db.table_names())
+            if tables and "_migrations" not in tables:  # another application's database
+                self.db.close()
+                raise StoreError(f"{self.path}: cannot be opened as a SQLite store: it is another "
+                                 f"application's database (tables: {', '.join(sorted(tables)[:5])}), left "
+                                 "unchanged; pass --db a new path or a related-posts store")
             if self.path != ":memory:":
                 self.db.enable_wal()
             self.db.execute("PRAGMA foreign_keys = ON")
