@@ -61,3 +61,8 @@ def test_any_post_body(client, body):
 def test_a_body_that_claims_to_be_huge_is_refused_before_it_is_read(client):
     answer = client.post("/related", content=b"{}", headers={"Content-Length": "999999999999"})
     assert answer.status_code in (400, 413)
+
+
+@pytest.mark.parametrize("k", ["\u00b9", "\u0663", "\uff15", "9" * 30])
+def test_digits_that_are_not_ascii_are_a_422(client, k):
+    assert client.get("/related/a/1", params={"k": k}).status_code == 422

@@ -208,7 +208,7 @@ def create_app(db: str, options: ServerOptions | None = None) -> Starlette:
 
 def _k(request: Request) -> int:
     raw = request.query_params.get("k", "5")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_K:
+    if not _whole(raw) or not 1 <= int(raw) <= MAX_K:
         raise ApiError(422, f"k must be a whole number from 1 to {MAX_K}, got {raw[:40]!r}")
     return int(raw)
 
@@ -216,16 +216,21 @@ def _k(request: Request) -> int:
 def _paging(request: Request) -> tuple[str, int, int]:
     query = request.query_params.get("q", "").strip()[:200]
     page, per_page = request.query_params.get("page", "1"), request.query_params.get("per_page", str(PER_PAGE))
-    if not page.isdigit() or int(page) < 1 or len(page) > 9:
+    if not _whole(page) or int(page) < 1 or len(page) > 9:
         raise ApiError(422, f"page must be a whole number from 1, got {page[:40]!r}")
-    if not per_page.isdigit() or not 1 <= int(per_page) <= 500:
+    if not _whole(per_page) or not 1 <= int(per_page) <= 500:
         raise ApiError(422, f"per_page must be a whole number from 1 to 500, got {per_page[:40]!r}")
     return query, int(page), int(per_page)
 
 
+def _whole(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes "¹" and "٣", which ``int`` refuses)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 async def _draft_fields(request: Request, limit: int) -> tuple[str, str, int]:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if _whole(declared) and int(declared) > limit:
         raise ApiError(413, f"the body is {int(declared):,} bytes; at most {limit:,} are read")
     data = b""
     async for chunk in request.stream():
