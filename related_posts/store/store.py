@@ -239,7 +239,7 @@ class Store:
         if "model_id" not in rows:
             return None
         dimension = str(rows.get("dimension", ""))
-        if not dimension.isdigit():
+        if not (dimension.isascii() and dimension.isdigit()):
             raise StoreError(f"{self.path} is damaged: its 'dimension' setting is {dimension[:40]!r}, not a "
                              "number; rebuild it: ingest the site into a new --db and refresh")
         return rows["model_id"], int(dimension)
