@@ -260,13 +260,14 @@ def _charset_name(codec: str) -> str:
     return name.upper().replace("_", "-")
 
 
-def _check_not_binary(text: str, filename: str | None) -> None:
-    """Reject text that is mostly control characters: binary data decoded as text."""
+def _check_not_binary(text: str, filename: str | None,
+                      expected: str = "UTF-8 text (.txt, .md, .html, .json)") -> None:
+    """Reject text that is mostly control characters: binary data decoded as text.
+    ``expected`` says, in the error, what would be valid."""
     sample = text[:8192]
     if not sample:
         return
     controls = len(_CONTROL.findall(sample))
     if "\x00" in sample or controls > max(8, len(sample) // 50):
         raise BinaryDataError(_where(filename), f"{controls} control characters in the first "
-                              f"{len(sample)}: this is binary data, not a page; expected "
-                              "UTF-8 text (.txt, .md, .html, .json)")
+                              f"{len(sample)}: this is binary data, not a page; expected {expected}")

@@ -27,6 +27,7 @@ from typing import Any
 import feedparser  # ships no type information
 from lxml import etree
 
+from .decode import _check_not_binary
 from .document import BinaryDataError, Document, NoArticleError, PageMetadata, ParseError, _where
 
 __all__ = [
@@ -269,12 +270,11 @@ def is_sitemap(text: str) -> bool:
 
 
 def _binary_error(text: str, where: str) -> ParseError | None:
-    sample = text[:8192]
-    controls = len(_CONTROL.findall(sample))
-    if sample and ("\x00" in sample or controls > max(8, len(sample) // 50)):
-        return BinaryDataError(where, f"{controls} control characters in the first {len(sample)}: "
-                               "this is binary data (compressed?), not XML; expected the text "
-                               "of a feed, WordPress export or sitemap")
+    """The parse package's one binary-data check (:func:`.decode._check_not_binary`), as a value."""
+    try:
+        _check_not_binary(text, where, "the text of a feed, WordPress export or sitemap")
+    except BinaryDataError as exc:
+        return exc
     return None
 
 
