@@ -23,13 +23,10 @@ from .sources import FieldMap, expand_paths, read_file, resolved, scope_of
 
 
 @dataclass
-class IngestReport:
-    """What :func:`ingest` did (or, with ``dry_run``, would do)."""
+class IngestReport(AddReport):
+    """What :func:`ingest` did (or, with ``dry_run``, would do): what ``add`` reports, and
+    the drafts, renamed and removed ids, the articles kept out and the files ignored."""
 
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
     drafts: list[str] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -44,12 +41,11 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-            "skipped": len(self.skipped),
-            "skipped_reasons": [{"location": s.location, "reason": s.reason} for s in self.skipped],
+            **super().to_dict(),
             "drafts": len(self.drafts), "draft_locations": self.drafts,
             "renamed": [{"from": old, "to": new} for old, new in self.renamed],
-            "removed": self.removed, "kept_out": self.kept_out, "ignored": self.ignored, "dry_run": self.dry_run,
+            "removed": self.removed, "kept_out": self.kept_out, "ignored": self.ignored,
+            "dry_run": self.dry_run,
         }
 
 
