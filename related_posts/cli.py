@@ -259,6 +259,8 @@ RANKING_FLAGS: tuple[tuple[str, Any, str], ...] = (
     ("floor_quantile", float, "A floor calibrated on this site: a link must beat this quantile "
      "(e.g. 0.999) of the scores of random pairs of its articles."),
     ("lexical_weight", float, "Weight of the lexical score against the dense one (0: the model alone)."),
+    ("label_weight", float, "Weight of shared categories and tags (labels) between two labelled "
+     "articles against the dense score (default 0.5; 0: labels only filter)."),
     ("same_story", float, "Collapse links whose texts are at least this similar (0-1] into one."),
     ("mmr", float, "Diversity: maximal marginal relevance with this lambda (1 = relevance only)."),
     ("half_life_days", float, "Decay a score by the time between the two articles, halving every N days."),

@@ -10,6 +10,7 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from related_posts import Article, HashingEmbedder, Recommender
+from related_posts.recommend.rank import RankingOptions
 from related_posts.eval.errors import UnknownMethodError
 from related_posts.eval.methods import (
     DEFAULT_METHODS,
@@ -145,14 +146,17 @@ def test_recommender_method_returns_exactly_the_refreshed_lists(tmp_path: Path):
         assert [corpus.ids[i] for i in ranking.indices] == [item.id for item in reference.related(article.id, k=3)]
         assert query not in ranking.indices.tolist()
     assert method.foreign_ == 0
-    # Pair scores are the cosine of the stored vectors the ranking starts from.
-    assert method.pair_scores([0], [1])[0] == pytest.approx(float(corpus.vectors[0] @ corpus.vectors[1]))
+    # Pair scores are the scores the lists are ranked by: a link's score is its pair's.
+    for query, article in enumerate(articles):
+        items = reference.related(article.id, k=3)
+        scores = method.pair_scores([query] * len(items), [corpus.index[i.id] for i in items])
+        assert scores == pytest.approx([item.score for item in items], abs=1e-4)
+    # ... not the cosine of the store's vectors the ranking starts from.
     stored = rec.vectors().matrix
-    split = Corpus(ids=corpus.ids, texts=corpus.texts, vectors=corpus.vectors, recommender=rec,
-                   depth=3, store_vectors=stored)
-    method = RecommenderMethod().fit(split)
-    assert method.pair_scores([0], [1])[0] == pytest.approx(float(stored[0] @ stored[1]))
-    assert not np.allclose(stored, corpus.vectors)  # the store's recipe, not the joint text
+    cosine = float(stored[0] @ stored[1])
+    assert method.pair_scores([0], [1])[0] != pytest.approx(cosine, abs=1e-4)
+    off = RecommenderMethod(ranking=RankingOptions(lexical_weight=0, expand=0)).fit(corpus)
+    assert off.pair_scores([0], [1])[0] == pytest.approx(cosine)
     rec.close()
     reference.close()
 

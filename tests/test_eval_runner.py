@@ -330,3 +330,27 @@ def test_p95_latency_is_not_shown_for_a_small_sample(result):
     p50 = p95 - 1
     assert header[p95] == "latency p95 ms"
     assert all(row[p95] == "–" and row[p50] != "–" for row in rows)
+
+
+def test_field_labels_gives_the_store_the_sites_tags_and_never_the_relevance_labels(tmp_path: Path):
+    corpus = tmp_path / "tagged.jsonl"
+    records = [json.loads(line) for line in write_corpus(tmp_path / "c.jsonl").read_text().splitlines()]
+    for record in records:
+        record["section"] = "news" if record["labels"][0] in ("farming", "energy") else "features"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    db = tmp_path / "tagged.db"
+    run_evaluation(corpus, out=tmp_path / "out", db=db, methods=["default"], write=False,
+                   embedder=HashingEmbedder(64), n_resamples=RESAMPLES, tags_field="section")
+    stored = {a.id: a.labels for a in Recommender(db, embedder=HashingEmbedder(64)).store.articles()}
+    assert tuple(stored["farming-0"]) == ("news",) and tuple(stored["software-3"]) == ("features",)
+
+    runner = CliRunner()
+    bad = runner.invoke(eval_command, ["--dataset", str(corpus), "--out", str(tmp_path / "o"),
+                                       "--field", "title=section"])
+    assert bad.exit_code == 2 and "expected labels=KEY" in bad.output
+    leak = runner.invoke(eval_command, ["--dataset", str(corpus), "--out", str(tmp_path / "o"),
+                                        "--model", "hashing", "--field", "labels=labels"])
+    assert leak.exit_code == 1 and "relevance" in leak.output and str(corpus) in leak.output
+    builtin = runner.invoke(eval_command, ["--dataset", "bbc", "--out", str(tmp_path / "o"),
+                                           "--field", "labels=coarse"])
+    assert builtin.exit_code == 1 and "built-in corpora have no tags" in builtin.output

@@ -9,6 +9,7 @@ from related_posts.recommend.lexical import (
     SHINGLE_DIMS,
     Terms,
     article_terms,
+    label_matrix,
     lexical_matrix,
     shingle_matrix,
     term_hash,
@@ -32,6 +33,7 @@ from related_posts.recommend.space import (
     merge_offers,
     neighbour_weights,
 )
+from related_posts.recommend.score import Layout
 from related_posts.store import VectorTable
 
 OFF = {"lexical_weight": 0.0, "same_story": None}
@@ -100,10 +102,30 @@ def test_shingles_tell_a_republication_from_the_same_topic():
 def test_fused_score_is_the_weighted_mean_of_the_two_cosines():
     dense = np.array([[1.0, 0.0], [0.6, 0.8]], dtype=np.float32)  # cosine 0.6
     lexical = np.array([[1.0, 0.0], [0.2, np.sqrt(0.96)]], dtype=np.float32)  # cosine 0.2
+    none = np.zeros((2, 0), dtype=np.float32)
     for weight, expected in [(0.0, 0.6), (1.0, 0.4), (0.5, (0.6 + 0.5 * 0.2) / 1.5)]:
-        fused = fuse(dense, lexical, weight)
+        layout = Layout(2, 2 if weight else 0, 0, weight, 0.0)
+        fused = fuse(dense, lexical if weight else none, none, layout)
         assert float(fused[0] @ fused[1]) == pytest.approx(expected, abs=1e-6)
         np.testing.assert_allclose(np.linalg.norm(fused, axis=1), 1.0, atol=1e-6)
+
+
+def test_labels_join_the_score_only_between_labelled_articles():
+    dense = np.array([[1.0, 0.0], [0.6, 0.8], [0.6, 0.8], [1.0, 0.0]], dtype=np.float32)
+    lexical = np.array([[1.0, 0.0], [0.2, np.sqrt(0.96)]] * 2, dtype=np.float32)
+    labels = label_matrix([["Cycling", "Repairs"], ["cycling"], [], []])
+    assert float(labels[0] @ labels[1]) == pytest.approx(1 / np.sqrt(2), abs=1e-6)
+    fused = fuse(dense, lexical, labels, Layout(2, 2, labels.shape[1], 1.0, 0.5))
+    np.testing.assert_allclose(np.linalg.norm(fused, axis=1), 1.0, atol=1e-6)
+    # Two labelled rows: (dense + lexical + 0.5 * label cosine) / 2.5.
+    assert float(fused[0] @ fused[1]) == pytest.approx((0.6 + 0.2 + 0.5 / np.sqrt(2)) / 2.5, abs=1e-6)
+    # Two unlabelled rows score as they did without labels; a mixed pair in between.
+    assert float(fused[3] @ fused[2]) == pytest.approx((0.6 + 0.2) / 2, abs=1e-6)
+    assert float(fused[0] @ fused[2]) == pytest.approx((0.6 + 1.0) / np.sqrt(2 * 2.5), abs=1e-6)
+    layout = Layout(2, 2, labels.shape[1], 1.0, 0.5)
+    assert layout.labelled(fused).tolist() == [True, True, False, False]
+    np.testing.assert_allclose(layout.part(fused, layout.labels), labels, atol=1e-6)
+    np.testing.assert_allclose(layout.part(fused, layout.lexical), lexical, atol=1e-6)
 
 
 def test_neighbour_weights_measure_the_lead_over_the_last_neighbour():
@@ -131,7 +153,7 @@ def test_expansion_normalises_the_dense_and_lexical_parts_apart():
     dense = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     lexical = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32)
     options = RankingOptions(lexical_weight=1.0, expand=1, expand_weight=1.0)
-    topic = fuse(dense, lexical, 1.0)
+    topic = fuse(dense, lexical, np.zeros((2, 0), dtype=np.float32), Layout(2, 3, 0, 1.0, 0.0))
     indices, weights = find_neighbourhoods(topic, 1)
     out = expanded_rows(topic, indices, weights, topic, 2, options)
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-6)

@@ -261,3 +261,74 @@ def test_lexical_terms_are_cached_per_content_and_dropped_with_the_article(tmp_p
         cached = rec.store.lexical_terms()
     assert articles[1].id not in cached and len(cached) == len(articles) - 1
     assert cached[changed.id][0] == changed.content_hash
+
+
+def _tagged(articles, every: int = 1):
+    """The articles with their topic as a tag (every ``every``-th one), by title word."""
+    from dataclasses import replace
+
+    return [replace(a, labels=(a.title.split()[-3].capitalize(),)) if n % every == 0 else a
+            for n, a in enumerate(articles)]
+
+
+def scores_of(db) -> dict[str, list[tuple[str, float]]]:
+    conn = sqlite3.connect(db)
+    found: dict[str, list[tuple[str, float]]] = {}
+    for article_id, related_id, score in conn.execute(
+            "select article_id, related_id, score from related order by article_id, rank"):
+        found.setdefault(article_id, []).append((related_id, score))
+    conn.close()
+    return found
+
+
+def test_a_site_without_labels_keeps_its_scores_whatever_the_label_weight(tmp_path):
+    articles, _ = story_corpus(20)
+    build(tmp_path / "a.db", articles, RankingOptions())
+    build(tmp_path / "b.db", articles, RankingOptions(label_weight=0.0))
+    assert scores_of(tmp_path / "a.db") == scores_of(tmp_path / "b.db")
+
+
+def test_shared_tags_raise_a_pair_and_say_so(tmp_path):
+    articles, _ = story_corpus(24)
+    # One rates story and one space story share a tag no other article has.
+    odd = {"s000-0": ("Special",), "s002-0": ("Special",)}
+    from dataclasses import replace
+
+    tagged = [replace(a, labels=odd.get(a.id, ())) for a in articles]
+    build(tmp_path / "off.db", tagged, RankingOptions(label_weight=0.0))
+    build(tmp_path / "on.db", tagged, RankingOptions(label_weight=3.0))
+    assert "s002-0" not in lists_of(tmp_path / "off.db")["s000-0"]
+    assert lists_of(tmp_path / "on.db")["s000-0"][0] == "s002-0"
+    with Recommender(tmp_path / "on.db", embedder=HashingEmbedder(64),
+                     ranking=RankingOptions(label_weight=3.0)) as rec:
+        [first, *others] = rec.related("s000-0", k=K)
+    assert first.why["labels"] == pytest.approx(1.0) and others[0].why["labels"] == 0.0
+    # Its score is the labelled pair's formula before re-ranking plus what re-ranking added.
+    fused = (first.why["dense"] + first.why["lexical"] + 3.0 * first.why["labels"]) / 5.0
+    assert first.score == pytest.approx(fused + first.why["expanded"], abs=2e-4)
+
+
+def test_labelled_refresh_stays_incremental_through_new_and_relabelled_articles(tmp_path):
+    articles, _ = story_corpus(30)
+    tagged = _tagged(articles, every=2)
+    db = tmp_path / "s.db"
+    ranking = RankingOptions(expand=5)
+    build(db, tagged[:-2], ranking)
+    build(db, tagged[-2:], ranking)
+    incremental = scores_of(db)
+    recompute_every_list(db, ranking)
+    assert scores_of(db) == incremental
+    # New labels on an unchanged text: the neighbourhoods holding it are found again,
+    # and the lists are those a recompute from the same neighbourhoods gives.
+    from dataclasses import replace
+
+    target = tagged[1]
+    assert any(target.id in near for near in stored_neighbourhoods(db).values())
+    with Recommender(db, embedder=HashingEmbedder(64), ranking=ranking) as rec:
+        rec.add(replace(target, labels=("Crops", "Harvest")))
+        assert not any(target.id in near for near in stored_neighbourhoods(db).values())
+        rec.refresh(k=K)
+    relabelled = scores_of(db)
+    recompute_every_list(db, ranking)
+    assert scores_of(db) == relabelled
+    assert relabelled != incremental

@@ -18,6 +18,16 @@ from .methods import DEFAULT_METHODS, METHODS
 from .metrics import CUTOFFS, MEASURES, summary_keys
 
 
+def _tags_field(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    name, _, key = value.partition("=")
+    if name.strip() != "labels" or not key.strip():
+        raise click.BadParameter(f"expected labels=KEY (the field holding the site's tags), "
+                                 f"got {value!r}")
+    return key.strip()
+
+
 def _method_list(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
     names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in METHODS]
@@ -63,12 +73,16 @@ def _method_list(ctx: click.Context, param: click.Parameter, value: str) -> list
               help="Also write a TREC run file per method (METHOD.run: qid Q0 docid rank score tag) and "
               "qrels.txt (integer grades proportional to the gains) into this folder, for trec_eval or "
               "ir_measures.")
+@click.option("--field", "field", metavar="labels=KEY", default=None, callback=_tags_field,
+              help="A JSON Lines field that plays the site's categories or tags: the recommender "
+              "stores it as each article's labels, which the ranking may use (the relevance "
+              "\"labels\" never reach it). E.g. --field labels=coarse on 20 Newsgroups.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout.")
 def eval_command(dataset: str, data_dir: Path | None, qrels: Path | None, pairs: Path | None,
                  methods: list[str], limit: int | None, seed: int, k: int, out: Path,
-                 db: Path | None, model: str | None, trec_out: Path | None, quiet: bool,
-                 as_json: bool) -> None:
+                 db: Path | None, model: str | None, trec_out: Path | None, field: str | None,
+                 quiet: bool, as_json: bool) -> None:
     """Evaluate related lists against a labelled corpus, side by side with baselines.
 
     Writes OUT/report.md, a self-contained OUT/report.html with plots, OUT/results.json and
@@ -87,7 +101,7 @@ def eval_command(dataset: str, data_dir: Path | None, qrels: Path | None, pairs:
         result = run_evaluation(
             dataset, out=out, methods=methods, data_dir=data_dir, qrels=qrels, pairs=pairs,
             limit=limit, seed=seed, k=k, db=db, model=model, progress=progress_wanted(quiet, forced),
-            trec_out=trec_out,
+            trec_out=trec_out, tags_field=field,
         )
     except RelatedPostsError as exc:
         raise click.ClickException(str(exc)) from None

@@ -38,6 +38,7 @@ from .errors import (
     MalformedInputError,
     MalformedPairsError,
     MalformedQrelsError,
+    TagsFieldError,
     UnknownDatasetError,
 )
 
@@ -62,9 +63,13 @@ class LabelledArticle:
     published: str | None = None
     lang: str | None = None
     url: str | None = None
+    #: The site's own categories or tags, which the recommender sees as ``Article.labels``
+    #: (``--field labels=KEY``); the relevance ``labels`` never reach it.
+    tags: tuple[str, ...] = ()
 
     def to_article(self, source: str | None = None) -> Article:
-        """The article as the recommender stores it (labels are the harness's business only)."""
+        """The article as the recommender stores it: relevance labels are the harness's
+        business only, the site's tags are its labels."""
         return Article(
             id=self.id,
             title=self.title,
@@ -73,6 +78,7 @@ class LabelledArticle:
             published=self.published,
             source=source,
             lang=self.lang,
+            labels=self.tags,
         )
 
     @property
@@ -313,8 +319,24 @@ def _optional_str(record: dict, key: str, path: Path, number: int) -> str | None
     return value
 
 
-def parse_corpus_record(record: object, path: Path, number: int) -> LabelledArticle:
-    """One JSON Lines record as an article; ``path`` and ``number`` only name it in errors."""
+def _label_list(record: dict, key: str, path: Path, number: int) -> tuple[str, ...]:
+    value = record.get(key) or []
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        value = [value]  # one category as a plain value
+    if not isinstance(value, list) or not all(
+        isinstance(x, (str, int)) and not isinstance(x, bool) for x in value
+    ):
+        raise MalformedCorpusError(
+            str(path), number, f'"{key}" must be a list of strings, e.g. ["sport"], got {value!r}'
+        )
+    return tuple(dict.fromkeys(str(x) for x in value))
+
+
+def parse_corpus_record(record: object, path: Path, number: int,
+                        tags_field: str | None = None) -> LabelledArticle:
+    """One JSON Lines record as an article; ``path`` and ``number`` only name it in errors.
+    ``tags_field`` names the field (a string or a list of strings) that gives the site's
+    own tags (``LabelledArticle.tags``)."""
     if not isinstance(record, dict):
         raise MalformedCorpusError(str(path), number, f"got a JSON {type(record).__name__}; {_CORPUS_HINT}")
     missing = [key for key in ("id", "text") if key not in record]
@@ -339,6 +361,10 @@ def parse_corpus_record(record: object, path: Path, number: int) -> LabelledArti
         raise MalformedCorpusError(
             str(path), number, f'"labels" must be a list of strings, e.g. ["sport"], got {labels!r}'
         )
+    if tags_field == "labels":
+        raise MalformedCorpusError(str(path), None, 'the site\'s tags cannot be the relevance "labels" '
+                                   "(the ranking would see the answers); name another field")
+    tags = _label_list(record, tags_field, path, number) if tags_field else ()
     return LabelledArticle(
         id=str(raw_id),
         title=title.strip(),
@@ -347,11 +373,15 @@ def parse_corpus_record(record: object, path: Path, number: int) -> LabelledArti
         published=_optional_str(record, "published", path, number),
         lang=_optional_str(record, "lang", path, number),
         url=_optional_str(record, "url", path, number),
+        tags=tags,
     )
 
 
-def load_jsonl(path: str | Path, name: str | None = None) -> Dataset:
-    """A corpus in the generic JSON Lines format. Blank lines are allowed; ids must be unique."""
+def load_jsonl(path: str | Path, name: str | None = None, tags_field: str | None = None
+               ) -> Dataset:
+    """A corpus in the generic JSON Lines format. Blank lines are allowed; ids must be unique.
+    ``tags_field``: the record field holding the site's own tags (see
+    :func:`parse_corpus_record`)."""
     path = _existing(path, "corpus")
     articles: list[LabelledArticle] = []
     first_line: dict[str, int] = {}
@@ -364,7 +394,7 @@ def load_jsonl(path: str | Path, name: str | None = None) -> Dataset:
             raise MalformedCorpusError(
                 str(path), number, f"not valid JSON ({exc.msg} at column {exc.colno}); {_CORPUS_HINT}"
             ) from None
-        article = parse_corpus_record(record, path, number)
+        article = parse_corpus_record(record, path, number, tags_field)
         if article.id in first_line:
             raise MalformedCorpusError(
                 str(path), number,
@@ -453,9 +483,11 @@ def load_dataset(
     data_dir: str | Path | None = None,
     qrels: str | Path | None = None,
     pairs: str | Path | None = None,
+    tags_field: str | None = None,
 ) -> Dataset:
     """A built-in corpus by name (``reuters``, ``reuters-train``, ``bbc``) or a JSON Lines file, with optional
-    qrels and judged pairs attached.
+    qrels and judged pairs attached; ``tags_field`` names the JSON Lines field that plays
+    the site's tags (built-in corpora have none).
 
     Qrels and pairs naming ids that are not in the corpus are dropped and counted in
     ``Dataset.dropped``.
@@ -463,12 +495,15 @@ def load_dataset(
     value = str(name_or_path)
     builtin = BUILTIN_NAMES.get(value.lower())
     directory = Path(data_dir) if data_dir is not None else None
+    if tags_field is not None and not files.is_file(Path(value)):
+        raise TagsFieldError(f"--field labels={tags_field} reads a field of a JSON Lines corpus; "
+                             f"'{value}' is not a file (built-in corpora have no tags)")
     if builtin in (REUTERS, REUTERS_TRAIN) and not files.is_file(Path(value)):
         dataset = load_reuters(directory, "TEST" if builtin == REUTERS else "TRAIN")
     elif builtin == BBC and not files.is_file(Path(value)):
         dataset = load_bbc(directory)
     elif files.is_file(Path(value)):
-        dataset = load_jsonl(value)
+        dataset = load_jsonl(value, tags_field=tags_field)
     elif Path(value).suffix or os.sep in value or "/" in value:
         raise DatasetNotFoundError(f"corpus file not found: {value}")
     else:

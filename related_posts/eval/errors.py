@@ -25,6 +25,10 @@ class UnknownDatasetError(EvaluationError):
         )
 
 
+class TagsFieldError(EvaluationError):
+    """``--field labels=KEY`` given for a corpus that has no such field to read."""
+
+
 class DatasetNotFoundError(EvaluationError):
     """A corpus, qrels or pairs file (or a built-in corpus folder) that does not exist."""
 

@@ -267,8 +267,9 @@ class RecommenderMethod(Method):
     With no options this is exactly what ``related-posts refresh`` produces with default
     settings. ``ranking`` replaces the default :class:`RankingOptions` (``k`` comes from
     the run), and ``refresh_options`` are passed to ``Recommender.refresh`` (named
-    configurations). Pair scores, which a list does not give for every pair, are the cosine
-    of the store's vectors that the ranking starts from (``Corpus.store_vectors``).
+    configurations). Pair scores are the scores its lists are ranked by
+    (:meth:`~related_posts.recommend.Recommender.pair_scores`), so the judged-pairs row
+    measures this method's own score.
     """
 
     description = "related-posts refresh with default settings, lists read back with related()"
@@ -310,8 +311,9 @@ class RecommenderMethod(Method):
         return Ranking(np.array(indices, dtype=np.int64), np.array(scores, dtype=np.float64))
 
     def pair_scores(self, left: Ids, right: Ids) -> np.ndarray:
-        vectors = np.asarray(self.corpus_.store_vectors, dtype=np.float64)
-        return np.einsum("ij,ij->i", vectors[list(left)], vectors[list(right)])
+        ids = self.corpus_.ids
+        return self.corpus_.recommender.pair_scores(
+            (ids[int(a)], ids[int(b)]) for a, b in zip(left, right))
 
 
 def encode_cached(recommender: Any, part: str, texts: list[str], progress: bool = False
@@ -414,7 +416,8 @@ def _option(description: str, **options: Any) -> MethodFactory:
         from ..recommend.rank import RankingOptions
 
         # Every option that can default to on is named here (expand: re-ranking).
-        alone = {"lexical_weight": 0.0, "same_story": None, "expand": 0, **options}
+        alone = {"lexical_weight": 0.0, "label_weight": 0.0, "same_story": None, "expand": 0,
+                 **options}
         return RecommenderMethod(ranking=RankingOptions(**alone), description=description)
     return factory
 
@@ -446,6 +449,10 @@ OPTION_METHODS: dict[str, MethodFactory] = {
                           direction="background"),
     "embed-lead": lambda: EmbeddingMethod("lead"),
     "embed-chunks": lambda: EmbeddingMethod("chunks"),
+    "labels": _option("labels alone: dense cosine plus the site's tags' cosine at weight 0.5 "
+                      "(needs --field labels=KEY)", label_weight=0.5),
+    "default-no-labels": _ranking("the default without the label signal "
+                                  "(refresh --label-weight 0)", label_weight=0.0),
     "default-no-rerank": _ranking("the default without neighbourhood re-ranking "
                                   "(refresh --rerank 0): fusion and collapse", expand=0),
 }

@@ -310,6 +310,7 @@ def run_evaluation(
     write: bool = True,
     n_resamples: int = N_RESAMPLES,
     trec_out: str | Path | None = None,
+    tags_field: str | None = None,
 ) -> EvaluationResult:
     """Evaluate ``methods`` on a labelled corpus and write the report into ``out``.
 
@@ -319,6 +320,8 @@ def run_evaluation(
     ``model`` (tests pass a fake). With ``write`` the report files (report.md, report.html,
     results.json, per_query.csv) are written to ``out``; with ``trec_out`` a TREC run file
     per method and the qrels the metrics used (see :mod:`.trec`) are written there.
+    ``tags_field`` names the JSON Lines field stored as the articles' labels (the site's
+    tags, which the ranking may use; see ``LabelledArticle.tags``).
     """
     clock = time.perf_counter()
     timings: dict[str, float] = {}
@@ -332,7 +335,8 @@ def run_evaluation(
     if isinstance(dataset, Dataset):
         data = dataset
     else:
-        data = load_dataset(dataset, data_dir=data_dir, qrels=qrels, pairs=pairs)
+        data = load_dataset(dataset, data_dir=data_dir, qrels=qrels, pairs=pairs,
+                            tags_field=tags_field)
     data = sample(data, limit, seed)
     timings["load"] = time.perf_counter() - started
 

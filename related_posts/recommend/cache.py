@@ -83,13 +83,13 @@ class SiteCache:
         if space is None or space[0] is not old:
             return
         options, table = space[1], space[2]
-        if table.floor is not None or (options.expand and not (
+        meta = [ArticleMeta.of(a) for a in fresh]
+        if not table.can_grow_by(meta) or (options.expand and not (
                 all_new and self._can_grow_neighbourhoods(options, len(ids), before))):
             self._space = None  # depends on every article: rebuilt when next needed
             return
         terms = {a.id: (a.content_hash, article_terms(a.text)) for a in fresh}
         self.store.write_lexical_terms(terms)
-        meta = [ArticleMeta.of(a) for a in fresh]
         self._space = (self._vectors, options, table.with_articles(
             self._vectors, ids, [terms[i][1] for i in ids], meta,
             self._neighbourhood_finder(options) if options.expand else None))

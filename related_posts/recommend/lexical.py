@@ -38,6 +38,10 @@ DEFAULT_DIMS = 1024
 #: unrelated articles stays below 0.25 for 95% of nearest neighbours at 256 buckets).
 SHINGLE_SIZE = 3
 SHINGLE_DIMS = 256
+#: Buckets of the hashed label vectors (a site's categories and tags, hashed with seed 2):
+#: signed, so that two tags sharing a bucket cancel on average; a site's few hundred tags
+#: rarely share one at 128.
+LABEL_DIMS = 128
 
 
 @lru_cache(maxsize=1)
@@ -142,3 +146,17 @@ def lexical_matrix(terms: Sequence[Terms], dims: int = DEFAULT_DIMS,
                           [t.weights[k] for t, k in zip(chunk, kept)], dims)
 
     return _chunked(len(terms), dims, fold)
+
+
+def label_matrix(labels: Sequence[Sequence[str]], dims: int = LABEL_DIMS) -> np.ndarray:
+    """Row-aligned float32 (n, dims) unit vectors of each article's labels (categories and
+    tags, compared case- and space-insensitively), zero rows for articles without any:
+    their dot product is the label cosine, |A & B| / sqrt(|A| |B|)."""
+    from sklearn.utils import murmurhash3_32
+
+    def hashes(items: Sequence[str]) -> np.ndarray:
+        names = sorted({" ".join(str(x).split()).lower() for x in items} - {""})
+        return np.array([murmurhash3_32(name, seed=2) for name in names], dtype=np.int32)
+
+    return _chunked(len(labels), dims, lambda a, b: _fold_rows(
+        [hashes(item) for item in labels[a:b]], None, dims))

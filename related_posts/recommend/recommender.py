@@ -308,6 +308,34 @@ class Recommender:
             )
         return self._related_to_vector(vector, article_id, article.content_hash, k, article.text)
 
+    def pair_scores(self, pairs: Iterable[tuple[str, str]]) -> np.ndarray:
+        """The ranking score of each pair of stored articles: the number lists are ranked
+        by and ``related`` shows (fusion and re-ranking included), before list rules such
+        as collapse, floors and time.
+
+        Args:
+            pairs: ``(id, id)`` pairs of embedded articles.
+
+        Returns:
+            float64 scores, one per pair.
+
+        Raises:
+            UnknownArticleError: an id is not stored or has no vector yet.
+        """
+        table = self._cache.space(self.ranking, writing=False)
+        rows: list[tuple[int, int]] = []
+        for pair in pairs:
+            for article_id in pair:
+                if article_id not in table.row_of:
+                    raise UnknownArticleError(article_id, self.store.path,
+                                              self.store.similar_ids(article_id))
+            rows.append((table.row_of[pair[0]], table.row_of[pair[1]]))
+        if not rows:
+            return np.zeros(0, dtype=np.float64)
+        left, right = np.asarray(rows, dtype=np.int64).T
+        return np.einsum("ij,ij->i", table.matrix[left].astype(np.float64),
+                         table.matrix[right].astype(np.float64))
+
     def related_to_text(self, title: str, body: str, k: int = 5) -> list[RelatedItem]:
         """The related list for an article that is not stored (one encode, one search).
 
@@ -338,13 +366,13 @@ class Recommender:
         if row is not None:
             searched = table.matrix[row]
         else:
-            searched, lexical = query_row(table, vector, article_terms(text))
+            searched, fused = query_row(table, vector, article_terms(text))
         indices, scores = top_k(searched[None, :], table.matrix, options.candidates,
                                 order=table.order, max_norm=UNIT_NORM)
         links = rank_row(table, indices[0], scores[0], row, query_id, query_hash, options,
                          query_vector=searched)
         why = (explain(table, row, links) if row is not None
-               else explain(table, None, links, query_dense=vector, query_lexical=lexical))
+               else explain(table, None, links, query_fused=fused))
         items = []
         for rank_, ((article_id, score), reasons) in enumerate(zip(links, why), start=1):
             article = self.store.get(article_id)

@@ -4,8 +4,11 @@ options a stored neighbourhood or list depends on.
 
 Pure: arrays and :class:`~.rank.RankingOptions` in, arrays and values out.
 
-- **Fusion** (``lexical_weight`` w): a row is ``[dense / sqrt(1+w), lexical * sqrt(w/(1+w))]``,
-  so the dot product of two rows is (dense cosine + w * lexical cosine) / (1 + w).
+- **Fusion** (``lexical_weight`` w, ``label_weight`` v): a row is ``[dense / sqrt(t),
+  lexical * sqrt(w/t), labels * sqrt(v/t)]`` with t = 1 + w + v for an article with
+  labels and t = 1 + w (no label part) for one without (:class:`Layout`), so the dot
+  product of two labelled rows is (dense + w * lexical + v * label cosine) / (1 + w + v)
+  and of two unlabelled rows (dense + w * lexical) / (1 + w).
 - **Re-ranking** (``expand`` m, ``expand_weight`` s): each part of a row plus s times the
   weighted mean of that part over the row's m nearest neighbours (weights: how far each
   neighbour's score lies above the m-th one), made unit length, fused again.
@@ -21,17 +24,18 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from ..article import Terms
-from .lexical import ROW_CHUNK, lexical_matrix
+from .lexical import LABEL_DIMS, ROW_CHUNK, label_matrix, lexical_matrix
 from .rank import RankingOptions
 
 #: Options that shape the fused rows, in which re-ranking neighbourhoods are found.
-NEIGHBOURHOOD_OPTIONS = ("lexical_weight", "lexical_dims", "ignore_terms", "expand")
+NEIGHBOURHOOD_OPTIONS = ("lexical_weight", "lexical_dims", "ignore_terms", "label_weight",
+                         "expand")
 #: Options that shape the re-ranked rows but not the neighbourhoods they are made from.
 RERANK_OPTIONS = ("expand_weight",)
 #: Options applied to the scores afterwards (:func:`~.rank.rank`); ``k`` is left out of
@@ -61,42 +65,110 @@ def neighbourhood_fingerprint(options: RankingOptions, model_id: str) -> str:
     return json.dumps([model_id, *values])
 
 
-def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
-    """Rows whose dot products are (dense cosine + weight * lexical cosine) / (1 + weight)."""
+@dataclass(frozen=True)
+class Layout:
+    """Where each part of a fused row sits and how it is weighted: the dense part, the
+    lexical part (absent when ``lexical_weight`` is 0) and the label part (absent when
+    ``label_weight`` is 0).
+
+    A row with labels has total weight t = 1 + w + v, one without labels t = 1 + w (its
+    label part is zero); each part is scaled by the square root of its weight over t. So
+    two labelled rows score (dense + w * lexical + v * labels) / (1 + w + v), two
+    unlabelled rows exactly what they scored without labels, and every row stays unit
+    length, which the exact search's bounds rely on.
+    """
+
+    dense_dims: int
+    lexical_dims: int
+    label_dims: int
+    lexical_weight: float
+    label_weight: float
+
+    @classmethod
+    def of(cls, options: RankingOptions, dense_dims: int, labels: bool = True,
+           width: int | None = None) -> Layout:
+        """The layout of ``options``. The label part is left out when no article has
+        labels (``labels`` false), which changes no score, since an unlabelled row's
+        label part is zero, and saves its columns; given the ``width`` of existing rows,
+        whether they hold it is read from that."""
+        lexical_dims = options.lexical_dims if options.lexical_weight > 0 else 0
+        if width is not None:
+            labels = width == dense_dims + lexical_dims + LABEL_DIMS
+        return cls(dense_dims, lexical_dims,
+                   LABEL_DIMS if labels and options.label_weight > 0 else 0,
+                   options.lexical_weight, options.label_weight)
+
+    @property
+    def width(self) -> int:
+        return self.dense_dims + self.lexical_dims + self.label_dims
+
+    @property
+    def fused(self) -> bool:
+        """Whether rows hold more than the dense part."""
+        return self.width > self.dense_dims
+
+    @property
+    def lexical(self) -> slice:
+        return slice(self.dense_dims, self.dense_dims + self.lexical_dims)
+
+    @property
+    def labels(self) -> slice:
+        return slice(self.dense_dims + self.lexical_dims, self.width)
+
+    def labelled(self, rows: np.ndarray) -> np.ndarray:
+        """Which of these fused rows carry labels (a nonzero label part)."""
+        if not self.label_dims:
+            return np.zeros(len(rows), dtype=bool)
+        return np.asarray(np.abs(rows[:, self.labels]).max(axis=1) > 0)
+
+    def scales(self, labelled: np.ndarray) -> list[tuple[slice, np.ndarray]]:
+        """Each present part's columns and its float32 factor per row."""
+        total = 1.0 + self.lexical_weight + np.where(labelled, self.label_weight, 0.0)
+        parts = [(slice(0, self.dense_dims), 1.0 / np.sqrt(total))]
+        if self.lexical_dims:
+            parts.append((self.lexical, np.sqrt(self.lexical_weight / total)))
+        if self.label_dims:
+            parts.append((self.labels, np.where(labelled, np.sqrt(self.label_weight / total), 0.0)))
+        return [(columns, factor.astype(np.float32)) for columns, factor in parts]
+
+    def part(self, fused: np.ndarray, columns: slice) -> np.ndarray:
+        """One part of fused rows, unscaled (its unit vectors; zero where absent)."""
+        for where, factor in self.scales(self.labelled(fused)):
+            if where == columns:
+                safe = np.where(factor > 0, factor, np.float32(1.0))
+                return (fused[:, columns] / safe[:, None]).astype(np.float32)
+        return np.zeros((len(fused), 0), dtype=np.float32)
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, labels: np.ndarray, layout: Layout
+         ) -> np.ndarray:
+    """Fused rows (see :class:`Layout`) from unit ``dense``, ``lexical`` and ``labels``
+    rows (zero-width arrays for absent parts; zero label rows for unlabelled articles)."""
     dense = np.asarray(dense, dtype=np.float32)
-    if weight == 0:
+    if not layout.fused:
         return dense
-    out = np.empty((len(dense), dense.shape[1] + lexical.shape[1]), dtype=np.float32)
-    # float32 scale factors keep the arithmetic (and its temporaries) in float32.
-    dense_scale, lexical_scale = _part_scales(weight)
-    np.multiply(dense, np.float32(dense_scale), out=out[:, :dense.shape[1]])
-    np.multiply(np.asarray(lexical, dtype=np.float32), np.float32(lexical_scale),
-                out=out[:, dense.shape[1]:])
+    out = np.empty((len(dense), layout.width), dtype=np.float32)
+    blocks = {0: dense, layout.dense_dims: lexical, layout.labels.start: labels}
+    labelled = (np.abs(labels).max(axis=1) > 0 if layout.label_dims
+                else np.zeros(len(dense), dtype=bool))
+    for columns, factor in layout.scales(labelled):
+        # float32 factors keep the arithmetic (and its temporaries) in float32.
+        np.multiply(np.asarray(blocks[columns.start], dtype=np.float32), factor[:, None],
+                    out=out[:, columns])
     return out
 
 
-def _part_scales(weight: float) -> tuple[float, float]:
-    """The factors of the dense and the lexical part of a fused row."""
-    return 1.0 / np.sqrt(1.0 + weight), np.sqrt(weight / (1.0 + weight))
-
-
-def fused_score(dense: float, lexical: float, weight: float) -> float:
-    """The fused score of two cosines: the dot product of two :func:`fuse` rows."""
-    return (dense + weight * lexical) / (1.0 + weight)
-
-
-def lexical_part(fused: np.ndarray, dense_dims: int, weight: float) -> np.ndarray:
-    """The lexical vectors inside fused rows, unscaled (inverse of :func:`fuse`)."""
-    return (fused[:, dense_dims:] / _part_scales(weight)[1]).astype(np.float32)
-
-
-def fused_rows(dense: np.ndarray, terms: Sequence[Terms], options: RankingOptions
-               ) -> np.ndarray:
-    """:func:`fuse` of ``dense`` rows with the lexical vectors of their ``terms``."""
-    if options.lexical_weight == 0:
+def fused_rows(dense: np.ndarray, terms: Sequence[Terms], labels: Sequence[Sequence[str]],
+               layout: Layout, options: RankingOptions) -> np.ndarray:
+    """:func:`fuse` of ``dense`` rows with the lexical vectors of their ``terms`` and the
+    label vectors of their ``labels``, in ``layout``."""
+    if not layout.fused:
         return np.asarray(dense, dtype=np.float32)
-    return fuse(dense, lexical_matrix(terms, options.lexical_dims, options.ignore_terms),
-                options.lexical_weight)
+    lexical = (lexical_matrix(terms, options.lexical_dims, options.ignore_terms)
+               if layout.lexical_dims else np.zeros((len(dense), 0), dtype=np.float32))
+    label_rows = (label_matrix(labels) if layout.label_dims
+                  else np.zeros((len(dense), 0), dtype=np.float32))
+    return fuse(dense, lexical, label_rows, layout)
 
 
 def neighbour_weights(scores: np.ndarray) -> np.ndarray:
@@ -133,11 +205,7 @@ def expanded_rows(base: np.ndarray, indices: np.ndarray, weights: np.ndarray,
     named = torch.from_numpy(np.ascontiguousarray(indices[valid]))
     values = torch.from_numpy(np.ascontiguousarray(np.asarray(weights, np.float32)[valid]))
     neighbours = torch.from_numpy(np.require(topic, np.float32, ["C", "W"]))
-    weight = options.lexical_weight
-    dense_scale, lexical_scale = _part_scales(weight)
-    parts = [(slice(0, dense_dims), dense_scale)]
-    if weight > 0:
-        parts.append((slice(dense_dims, None), lexical_scale))
+    layout = Layout.of(options, dense_dims, width=topic.shape[1])
     if out is None:
         out = np.empty((len(base), topic.shape[1]), dtype=np.float32)
     strength = np.float32(options.expand_weight)
@@ -151,24 +219,27 @@ def expanded_rows(base: np.ndarray, indices: np.ndarray, weights: np.ndarray,
                                           size=(stop - start, len(topic)),
                                           check_invariants=False)
         block = base[start:stop] + strength * (mix @ neighbours).numpy()
-        for columns, scale in parts:
+        # A row keeps its own layout: an unlabelled one gets no label part from its
+        # neighbours' labels.
+        for columns, scale in layout.scales(layout.labelled(base[start:stop])):
             part = block[:, columns]
             norms = np.linalg.norm(part, axis=1, keepdims=True)
-            part *= np.float32(scale) / np.where(norms > 0, norms, np.float32(1.0))
+            part *= scale[:, None] / np.where(norms > 0, norms, np.float32(1.0))
         out[start:stop] = block
     return out
 
 
 def score_parts(options: RankingOptions, dense: float, lexical: float | None,
-                score: float) -> dict[str, Any]:
-    """Why a link has its ``score``: the ``dense`` and ``lexical`` cosines before fusion
-    (``lexical`` None when fusion is off), the ranking ``score``, and with re-ranking on,
-    ``expanded``, how much re-ranking added over the fused score. Rounded for storage."""
+                labels: float | None, fused: float, score: float) -> dict[str, Any]:
+    """Why a link has its ``score``: the ``dense``, ``lexical`` and ``labels`` cosines
+    before fusion (None for a part that is off), the ranking ``score``, and with
+    re-ranking on, ``expanded``, how much re-ranking added over the ``fused`` score.
+    Rounded for storage."""
     why: dict[str, Any] = {"dense": round(dense, 4)}
-    fused = dense
     if lexical is not None:
         why["lexical"] = round(lexical, 4)
-        fused = fused_score(dense, lexical, options.lexical_weight)
+    if labels is not None:
+        why["labels"] = round(labels, 4)
     why["score"] = round(float(score), 4)
     if options.expand:
         why["expanded"] = round(float(score) - fused, 4)

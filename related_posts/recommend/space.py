@@ -24,10 +24,10 @@ import numpy as np
 
 from ..article import Article, Terms
 from ..store import VectorTable, grow_rows, with_spare_rows
-from .lexical import ROW_CHUNK, SHINGLE_DIMS, lexical_matrix, shingle_matrix
+from .lexical import ROW_CHUNK, SHINGLE_DIMS, label_matrix, lexical_matrix, shingle_matrix
 from .neighbours import SCORE_DECIMALS, UNIT_NORM, all_pairs_top_k, exact_scores, top_k
 from .rank import Features, RankingOptions, published_days, rank, time_label
-from .score import expanded_rows, fuse, fused_rows, lexical_part, neighbour_weights, score_parts
+from .score import Layout, expanded_rows, fuse, fused_rows, neighbour_weights, score_parts
 
 #: Shingle vectors are kept in half precision: only compared against a threshold (0.5),
 #: they need three digits, and at 100k articles this saves 51 MB.
@@ -85,6 +85,19 @@ class RankingTable(VectorTable):
         return base if self.floor is None else f"{base}:{self.floor:.6f}"
 
     @property
+    def layout(self) -> Layout:
+        """Where the parts of the fused rows sit (:class:`~.score.Layout`)."""
+        return Layout.of(self.options, self.dense.shape[1], width=self.topic.shape[1])
+
+    def can_grow_by(self, meta: Sequence[ArticleMeta]) -> bool:
+        """Whether articles with ``meta`` fit these rows: not when they bring the first
+        labels to a space built without a label part (then it is rebuilt), nor into a
+        space with a calibrated floor (which depends on every article)."""
+        labels_missing = (self.options.label_weight > 0 and not self.layout.label_dims
+                          and any(m.labels for m in meta))
+        return self.floor is None and not labels_missing
+
+    @property
     def has_lexical(self) -> bool:
         """Whether the rows hold a lexical part (fusion on)."""
         return self.options.lexical_weight > 0
@@ -92,9 +105,14 @@ class RankingTable(VectorTable):
     def lexical_rows(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         """The hashed lexical vectors of ``rows`` (before fusion and re-ranking), read
         back from the fused rows rather than kept twice (a 100k site saves 400 MB)."""
-        if not self.has_lexical:
-            return np.zeros((len(rows), 0), dtype=np.float32)
-        return lexical_part(self.topic[rows], self.dense.shape[1], self.options.lexical_weight)
+        layout = self.layout
+        return layout.part(self.topic[rows], layout.lexical)
+
+    def label_rows(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The hashed label vectors of ``rows`` (zero rows for unlabelled articles; zero
+        width with labels off), read back from the fused rows."""
+        layout = self.layout
+        return layout.part(self.topic[rows], layout.labels)
 
     def with_articles(self, plain: VectorTable, ids: Sequence[str], terms: Sequence[Terms],
                       meta: Sequence[ArticleMeta],
@@ -113,14 +131,16 @@ class RankingTable(VectorTable):
         article (``ValueError``: rebuild it with :func:`build_ranking_table`). This table
         must not be used afterwards.
         """
-        if self.floor is not None or (self.options.expand and neighbourhoods is None):
-            raise ValueError("a space with a calibrated floor, or a re-ranked one without "
-                             "the new rows' neighbourhoods, cannot grow: rebuild it instead")
+        if not self.can_grow_by(meta) or (self.options.expand and neighbourhoods is None):
+            raise ValueError("a space with a calibrated floor or without a label part for "
+                             "new labels, or a re-ranked one without the new rows' "
+                             "neighbourhoods, cannot grow: rebuild it instead")
         spares = self.__dict__
         rows = np.array([plain.row_of[i] for i in ids], dtype=np.int64)
         total = len(plain)
-        fused = fused_rows(plain.matrix[rows], terms, self.options)
-        if self.options.lexical_weight == 0:
+        fused = fused_rows(plain.matrix[rows], terms, [m.labels for m in meta], self.layout,
+                           self.options)
+        if not self.layout.fused:
             topic, topic_spare = plain.matrix, None  # the fused space is the plain one
         else:
             topic, topic_spare = grow_rows(self.topic, spares.get("_topic_spare"), total,
@@ -219,17 +239,17 @@ def build_ranking_table(table: VectorTable, terms: Sequence[Terms],
                          "metadata rows: they must be row-aligned")
     dense = np.asarray(table.matrix, dtype=np.float32)
     n = len(table)
-    lexical_dims = options.lexical_dims if options.lexical_weight > 0 else 0
+    layout = Layout.of(options, dense.shape[1], labels=any(m.labels for m in meta))
     # Both get spare rows, like the store's vectors, for add(update_lists=True) to grow into.
-    topic, spare = ((dense, None) if lexical_dims == 0
-                    else with_spare_rows(n, dense.shape[1] + lexical_dims))
+    topic, spare = ((dense, None) if not layout.fused else with_spare_rows(n, layout.width))
     story, story_spare = with_spare_rows(n, 0 if options.same_story is None else SHINGLE_DIMS,
                                          STORY_DTYPE)
     for start in range(0, n, ROW_CHUNK):
         stop = min(start + ROW_CHUNK, n)
         chunk = terms[start:stop]
-        if lexical_dims:
-            topic[start:stop] = fused_rows(dense[start:stop], chunk, options)
+        if layout.fused:
+            topic[start:stop] = fused_rows(dense[start:stop], chunk,
+                                           [m.labels for m in meta[start:stop]], layout, options)
         story[start:stop] = _story_rows(chunk, options)
 
     def with_matrix(matrix: np.ndarray, floor: float | None = None) -> RankingTable:
@@ -256,24 +276,28 @@ def _found_afresh(table: RankingTable) -> tuple[np.ndarray, np.ndarray]:
     return find_neighbourhoods(table.topic, table.options.expand, table.order)
 
 
-def query_row(table: RankingTable, dense: np.ndarray, terms: Terms
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """An article that is not in ``table`` (a new text) in the table's ranking space:
-    its searched vector and its lexical vector."""
+def query_row(table: RankingTable, dense: np.ndarray, terms: Terms,
+              labels: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """An article that is not in ``table`` (a new text, with its ``labels`` if any) in the
+    table's ranking space: its searched row, and its fused row before re-ranking (what
+    :func:`explain` reads its parts from)."""
     options = table.options
+    layout = table.layout
     dense = np.asarray(dense, dtype=np.float32)[None, :]
     lexical = (lexical_matrix([terms], options.lexical_dims, options.ignore_terms)
-               if table.has_lexical else np.zeros((1, 0), dtype=np.float32))
-    base = fuse(dense, lexical, options.lexical_weight)
+               if layout.lexical_dims else np.zeros((1, 0), dtype=np.float32))
+    label_part = (label_matrix([labels]) if layout.label_dims
+                  else np.zeros((1, 0), dtype=np.float32))
+    base = fuse(dense, lexical, label_part, layout)
     if options.expand == 0 or len(table) == 0:
-        return base[0], lexical[0]
+        return base[0], base[0]
     # Its neighbourhood is found among the stored articles, as a new article's is.
     indices, scores = top_k(base, table.topic, options.expand, order=table.order,
                             max_norm=UNIT_NORM)
     indices = np.where(np.isfinite(scores), indices, -1)
     weights = neighbour_weights(scores).astype(np.float32)
     return (expanded_rows(base, indices, weights, table.topic, table.dense.shape[1], options)[0],
-            lexical[0])
+            base[0])
 
 
 def features(table: RankingTable, rows: Sequence[int], query: int | None = None,
@@ -368,22 +392,38 @@ def merge_offers(table: RankingTable, target: int, links: Sequence[tuple[str, fl
 
 
 def explain(table: RankingTable, query: int | None, links: Sequence[tuple[str, float]],
-            query_dense: np.ndarray | None = None, query_lexical: np.ndarray | None = None,
-            query_meta: ArticleMeta | None = None) -> list[dict[str, Any]]:
+            query_fused: np.ndarray | None = None, query_meta: ArticleMeta | None = None
+            ) -> list[dict[str, Any]]:
     """Why each link is there: its score components (:func:`~.score.score_parts`), and
-    ``time``, ``background`` or ``follow-up``, when both articles are dated."""
+    ``time``, ``background`` or ``follow-up``, when both articles are dated. For an
+    article outside the table, ``query_fused`` is its fused row before re-ranking (as
+    :func:`query_row` gives it)."""
     options = table.options
-    dense_q = table.dense[query] if query is not None else query_dense
-    lexical_q = table.lexical_rows([query])[0] if query is not None else query_lexical
+    layout = table.layout
+    fused_q = table.topic[query] if query is not None else query_fused
+    if fused_q is None:
+        raise ValueError("explain needs a row of the table or the query's fused row")
+    fused_q = np.asarray(fused_q, dtype=np.float32)[None, :]
     own = table.meta[query] if query is not None else (query_meta or ArticleMeta())
     rows = [table.row_of[article_id] for article_id, _ in links]
-    lexical_on = table.has_lexical and lexical_q is not None
+    topic = table.topic[rows]
+    dense_q = (table.dense[query] if query is not None else
+               fused_q[0, :layout.dense_dims] / layout.scales(layout.labelled(fused_q))[0][1][0])
     dense_all = (table.dense[rows] @ dense_q).tolist()
-    lexical_all = (table.lexical_rows(rows) @ lexical_q).tolist() if lexical_on else []
+    fused_all = (topic @ fused_q[0]).tolist()
+
+    def cosines(columns: slice) -> list[float] | None:
+        if columns.stop == columns.start:
+            return None
+        return (layout.part(topic, columns) @ layout.part(fused_q, columns)[0]).tolist()
+
+    lexical_all, label_all = cosines(layout.lexical), cosines(layout.labels)
     out = []
     for position, ((_, score), row) in enumerate(zip(links, rows)):
         why = score_parts(options, dense_all[position],
-                          lexical_all[position] if lexical_on else None, score)
+                          None if lexical_all is None else lexical_all[position],
+                          None if label_all is None else label_all[position],
+                          fused_all[position], score)
         label = time_label(own.published, table.meta[row].published)
         if label is not None:
             why["time"] = label

@@ -335,12 +335,20 @@ class Store:
 
         Their vectors stay. Ranking filters on metadata in both directions, so each
         article is handled as a changed one by the next refresh: its list is due (and it
-        is offered to the other lists), and the lists that link to it are stale.
+        is offered to the other lists), and the lists that link to it are stale. New
+        labels also drop the re-ranking neighbourhoods that hold the article.
         """
         stamp = now()
         ids = [a.id for a in articles]
+        by_id = {a.id: a for a in articles}
+        relabelled = [row[0] for chunk, marks in _chunks(ids) for row in self.db.execute(
+            f"select id, labels from articles where id in ({marks})", chunk)
+            if tuple(json.loads(row[1] or "[]")) != tuple(by_id[row[0]].labels)]
         with self.db.atomic():
             self._handle_as_changed(ids)
+            # Labels are part of the score: re-ranking neighbourhoods that named these
+            # articles were found with their old rows, and are found again.
+            self._drop_neighbourhoods_of(relabelled)
             for article in articles:
                 row = _article_to_row(article)
                 self.db.table("articles").update(article.id, {
