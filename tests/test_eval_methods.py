@@ -10,7 +10,6 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from related_posts import Article, HashingEmbedder, Recommender
-from related_posts.recommend.rank import RankingOptions
 from related_posts.eval.errors import UnknownMethodError
 from related_posts.eval.methods import (
     DEFAULT_METHODS,
@@ -27,6 +26,7 @@ from related_posts.eval.methods import (
     top_indices,
     zscore_excluding,
 )
+from related_posts.recommend.rank import RankingOptions
 
 TEXTS = [
     "Wheat harvest\nWheat and corn prices rose as the harvest fell short.",

@@ -22,6 +22,7 @@ from related_posts.recommend.rank import (
     rank,
     time_label,
 )
+from related_posts.recommend.score import Layout
 from related_posts.recommend.space import (
     ArticleMeta,
     build_ranking_table,
@@ -33,7 +34,6 @@ from related_posts.recommend.space import (
     merge_offers,
     neighbour_weights,
 )
-from related_posts.recommend.score import Layout
 from related_posts.store import VectorTable
 
 OFF = {"lexical_weight": 0.0, "same_story": None}
