@@ -351,3 +351,37 @@ def test_a_full_refresh_by_all_pairs_gives_the_lists_of_blocked_searches(tmp_pat
         rec.refresh(k=K, progress=Bar)
     assert sum(seen) == 300 and len(seen) == 5, "the all-pairs path did not run"
     assert all_lists(tmp_path / "pairs.db") == all_lists(tmp_path / "blocked.db")
+
+
+@pytest.mark.parametrize("labelled_site", [True, False])
+def test_labelled_articles_grown_by_add_equal_a_rebuilt_space(tmp_path, labelled_site):
+    """Labelled newcomers grow a labelled space row by row; the first labels on a site
+    without any rebuild it with a label part. Either way every row equals a rebuild."""
+    from dataclasses import replace
+
+    from related_posts.recommend.refresh import ranking_table_for_store, settled_neighbourhoods
+    from related_posts.recommend.score import neighbourhood_fingerprint
+
+    tags = ("Science", "Sport", "Money")
+    articles = [replace(a, labels=(tags[n % 3],) if labelled_site and n % 2 else ())
+                for n, a in enumerate(make_corpus(150, seed=41))]
+    build(tmp_path / "s.db", articles)
+    extra = [replace(a, labels=(tags[n % 3], "Extra")) for n, a in
+             enumerate(make_corpus(5, seed=42, prefix="b"))]
+    options = RankingOptions(k=K)
+    with Recommender(tmp_path / "s.db", embedder=HashingEmbedder(64)) as rec:
+        rec.vectors()
+        before = rec._cache.space(options)
+        for article in extra:
+            rec.add(article, update_lists=True)
+        grown = rec._cache.space(options)
+        assert bool(before.layout.label_dims) is labelled_site
+        assert grown.layout.label_dims  # the newcomers' labels have their part
+        store = rec.store
+        space = neighbourhood_fingerprint(options, store.model()[0])
+        rebuilt = ranking_table_for_store(store, store.vectors(), options,
+                                          settled_neighbourhoods(store, space, write=False))
+        rows = [grown.row_of[i] for i in rebuilt.ids]
+        assert (grown.matrix[rows] == rebuilt.matrix).all()
+        assert (grown.topic[rows] == rebuilt.topic).all()
+        assert rec.refresh(k=K).lists == 0, "add(update_lists=True) left lists due"
