@@ -148,13 +148,13 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, labels: np.ndarray, layout: Lay
     if not layout.fused:
         return dense
     out = np.empty((len(dense), layout.width), dtype=np.float32)
-    blocks = {0: dense, layout.dense_dims: lexical, layout.labels.start: labels}
+    # The present parts, in the order Layout.scales gives their columns.
+    blocks = [dense] + [lexical] * bool(layout.lexical_dims) + [labels] * bool(layout.label_dims)
     labelled = (np.abs(labels).max(axis=1) > 0 if layout.label_dims
                 else np.zeros(len(dense), dtype=bool))
-    for columns, factor in layout.scales(labelled):
+    for (columns, factor), block in zip(layout.scales(labelled), blocks):
         # float32 factors keep the arithmetic (and its temporaries) in float32.
-        np.multiply(np.asarray(blocks[columns.start], dtype=np.float32), factor[:, None],
-                    out=out[:, columns])
+        np.multiply(np.asarray(block, dtype=np.float32), factor[:, None], out=out[:, columns])
     return out
 
 
