@@ -66,8 +66,8 @@ class RankingTable(VectorTable):
 
     ``dense`` holds the model's vectors (shared with the plain table, not copied);
     ``topic`` the fused vectors before re-ranking (the same array as ``matrix`` without
-    re-ranking), compared for diversity and holding the lexical vectors too (see
-    :meth:`lexical_rows`); ``story`` the shingle vectors compared for same-story
+    re-ranking), compared for diversity and holding the lexical and label vectors too
+    (read back through :attr:`layout`, not kept twice: a 100k site saves 400 MB); ``story`` the shingle vectors compared for same-story
     collapse; ``floor`` the calibrated relevance floor (None without ``floor_quantile``).
     """
 
@@ -96,23 +96,6 @@ class RankingTable(VectorTable):
         labels_missing = (self.options.label_weight > 0 and not self.layout.label_dims
                           and any(m.labels for m in meta))
         return self.floor is None and not labels_missing
-
-    @property
-    def has_lexical(self) -> bool:
-        """Whether the rows hold a lexical part (fusion on)."""
-        return self.options.lexical_weight > 0
-
-    def lexical_rows(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
-        """The hashed lexical vectors of ``rows`` (before fusion and re-ranking), read
-        back from the fused rows rather than kept twice (a 100k site saves 400 MB)."""
-        layout = self.layout
-        return layout.part(self.topic[rows], layout.lexical)
-
-    def label_rows(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
-        """The hashed label vectors of ``rows`` (zero rows for unlabelled articles; zero
-        width with labels off), read back from the fused rows."""
-        layout = self.layout
-        return layout.part(self.topic[rows], layout.labels)
 
     def with_articles(self, plain: VectorTable, ids: Sequence[str], terms: Sequence[Terms],
                       meta: Sequence[ArticleMeta],
