@@ -319,10 +319,13 @@ def _optional_str(record: dict, key: str, path: Path, number: int) -> str | None
     return value
 
 
-def _label_list(record: dict, key: str, path: Path, number: int) -> tuple[str, ...]:
+def _label_list(record: dict, key: str, path: Path, number: int, one_allowed: bool = False
+                ) -> tuple[str, ...]:
+    """The list of strings under ``key`` (absent: none), duplicates dropped; with
+    ``one_allowed`` a single plain value counts as a list of one."""
     value = record.get(key) or []
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        value = [value]  # one category as a plain value
+    if one_allowed and isinstance(value, (str, int)) and not isinstance(value, bool):
+        value = [value]
     if not isinstance(value, list) or not all(
         isinstance(x, (str, int)) and not isinstance(x, bool) for x in value
     ):
@@ -354,22 +357,13 @@ def parse_corpus_record(record: object, path: Path, number: int,
     title = record.get("title") or ""  # null or absent: an untitled article
     if not isinstance(title, str):
         raise MalformedCorpusError(str(path), number, f'"title" must be a string, got {type(title).__name__}')
-    labels = record.get("labels") or []
-    if isinstance(labels, str) or not isinstance(labels, list) or not all(
-        isinstance(x, (str, int)) and not isinstance(x, bool) for x in labels
-    ):
-        raise MalformedCorpusError(
-            str(path), number, f'"labels" must be a list of strings, e.g. ["sport"], got {labels!r}'
-        )
-    if tags_field == "labels":
-        raise MalformedCorpusError(str(path), None, 'the site\'s tags cannot be the relevance "labels" '
-                                   "(the ranking would see the answers); name another field")
-    tags = _label_list(record, tags_field, path, number) if tags_field else ()
+    labels = _label_list(record, "labels", path, number)
+    tags = _label_list(record, tags_field, path, number, one_allowed=True) if tags_field else ()
     return LabelledArticle(
         id=str(raw_id),
         title=title.strip(),
         body=text.strip(),
-        labels=tuple(dict.fromkeys(str(x) for x in labels)),
+        labels=labels,
         published=_optional_str(record, "published", path, number),
         lang=_optional_str(record, "lang", path, number),
         url=_optional_str(record, "url", path, number),
@@ -383,6 +377,9 @@ def load_jsonl(path: str | Path, name: str | None = None, tags_field: str | None
     ``tags_field``: the record field holding the site's own tags (see
     :func:`parse_corpus_record`)."""
     path = _existing(path, "corpus")
+    if tags_field == "labels":
+        raise MalformedCorpusError(str(path), None, 'the site\'s tags cannot be the relevance "labels" '
+                                   "(the ranking would see the answers); name another field")
     articles: list[LabelledArticle] = []
     first_line: dict[str, int] = {}
     for number, line in _lines(path, MalformedCorpusError):
