@@ -40,11 +40,15 @@ TOPICS = {
     "stars": "Photographing stars: a wide lens, fifteen seconds at ISO 3200 and stacked frames.",
 }
 
+TAGS = {"gears": "Cycling", "chain": "Cycling", "brakes": "Cycling", "bread": "Baking",
+        "rye": "Baking", "stars": "Astronomy"}
+
 
 def _records(folder: Path) -> Path:
     path = folder / "site.jsonl"
     rows = [{"id": key, "title": f"{key.title()} guide", "body": (text + " ") * 6,
-             "url": f"https://blog.example/{key}/", "published": "2026-01-0" + str(n + 1)}
+             "url": f"https://blog.example/{key}/", "published": "2026-01-0" + str(n + 1),
+             "tags": [TAGS[key]]}
             for n, (key, text) in enumerate(TOPICS.items())]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
@@ -249,6 +253,8 @@ def test_the_browse_pages_in_a_browser(server, browser):
     assert page.evaluate("window.__pwned") is None
     page.screenshot(path=str(SCREENSHOTS / "browse-article.png"), full_page=True)
     page.goto(server.base + "/article/gears")
+    # The site's tags are part of the score, and the page says how much they gave.
+    assert "tags 1.00" in page.locator(".columns section:nth-child(2) li .why").first.inner_text()
     page.screenshot(path=str(SCREENSHOTS / "browse-article-gears.png"), full_page=True)
     page.close()
 

@@ -138,10 +138,12 @@ def article_page(article: Article, items: Sequence[RelatedItem], audit: Any | No
 
 
 def _why(why: Mapping[str, Any] | None) -> str:
-    """The score's parts in words: ``dense 0.61 · lexical 0.22 · re-ranking +0.04 · background``."""
+    """The score's parts in words: ``dense 0.61 · lexical 0.22 · tags 0.50 · re-ranking +0.04 ·
+    background`` (tags only on a site with labels)."""
     if not why:
         return "score parts not stored"
-    parts = [f"{name} {why[key]:.2f}" for key, name in (("dense", "dense"), ("lexical", "lexical"))
+    parts = [f"{name} {why[key]:.2f}" for key, name in (("dense", "dense"), ("lexical", "lexical"),
+                                                    ("labels", "tags"))
              if isinstance(why.get(key), (int, float))]
     if isinstance(why.get("expanded"), (int, float)):
         parts.append(f"re-ranking {why['expanded']:.2f}")
