@@ -4,7 +4,22 @@ import numpy as np
 import pytest
 
 from related_posts.recommend.embed import normalise
-from related_posts.recommend.neighbours import all_pairs_top_k, top_k
+from related_posts.recommend.neighbours import (
+    PRECISION_VARIABLE,
+    PRECISIONS,
+    all_pairs_top_k,
+    product_precision,
+    relative_error,
+    top_k,
+)
+
+
+@pytest.fixture(autouse=True, params=PRECISIONS)
+def precision(request, monkeypatch) -> str:
+    """Every test runs with candidates nominated in each precision: the lists must be the
+    same, those of the exact scores."""
+    monkeypatch.setenv(PRECISION_VARIABLE, request.param)
+    return request.param
 
 
 def unit_rows(n: int, d: int, seed: int = 0) -> np.ndarray:
@@ -109,3 +124,31 @@ def test_top_k_exact_selection_keeps_exclusions():
     assert indices[5].tolist() == [8, 9, 10, 11]
     assert not {0, 1} & set(indices[1].tolist())
     assert np.isfinite(scores).all()
+
+
+def test_the_precision_is_read_from_the_environment(precision, monkeypatch):
+    assert product_precision() == precision
+    monkeypatch.setenv(PRECISION_VARIABLE, "float16")
+    with pytest.raises(ValueError, match="RELATED_POSTS_PRODUCTS='float16': use one of"):
+        product_precision()
+
+
+def test_the_error_bound_holds_for_the_products_computed(precision):
+    # The proof that a row's list is complete rests on this bound: measure the products
+    # torch computes against float64 ones, on rows with mixed magnitudes.
+    import torch
+
+    rng = np.random.default_rng(10)
+    rows = rng.normal(size=(300, 700)) * rng.uniform(0.01, 3, size=(300, 1))
+    rows[:, ::7] *= 50  # a few large coordinates, as lexical parts have
+    exact = rows @ rows.T
+    dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
+    tensor = torch.from_numpy(rows.astype(np.float32)).to(dtype)
+    computed = (tensor @ tensor.T).float().numpy().astype(np.float64)
+    norms = np.linalg.norm(rows, axis=1)
+    ratio = np.abs(computed - exact) / np.outer(norms, norms)
+    bound = relative_error(precision, rows.shape[1])
+    assert ratio.max() <= bound
+    if precision == "bfloat16":
+        # ... and, where it is the large one, not so loose as to prove nothing.
+        assert ratio.max() >= bound / 10
