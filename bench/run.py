@@ -38,7 +38,12 @@ sys.path.insert(0, str(ROOT))
 
 from synthetic import StoredVectorsOnly, SyntheticEmbedder, add_articles, build_store  # noqa: E402
 
-from related_posts.recommend.neighbours import all_pairs_top_k, top_k  # noqa: E402
+from related_posts.recommend.neighbours import (  # noqa: E402
+    PRECISION_VARIABLE,
+    all_pairs_top_k,
+    product_precision,
+    top_k,
+)
 from related_posts.recommend.rank import RankingOptions  # noqa: E402
 from related_posts.recommend.refresh import refresh_store  # noqa: E402
 from related_posts.store import Store  # noqa: E402
@@ -78,9 +83,22 @@ def bench_size(n: int) -> dict:
         report, table = refresh_store(store, StoredVectorsOnly(), options, full=True)
         result["full_refresh_s"] = time.perf_counter() - started
         result["neighbours"] = report.neighbours
+        result["products"] = product_precision()
         if report.neighbours == "approximate":
             result["approximate_recall_at_k"] = approximate_recall(store, table)
         del table
+        if result["products"] != "float32":
+            # The same refresh with candidates nominated in float32, as before bfloat16:
+            # its time, and whether every list and score came out the same.
+            ids = [f"p{i:07d}" for i in range(n)]
+            fast_lists = store.stored_lists(ids)
+            os.environ[PRECISION_VARIABLE] = "float32"
+            started = time.perf_counter()
+            refresh_store(store, StoredVectorsOnly(), options, full=True)
+            result["full_refresh_float32_s"] = time.perf_counter() - started
+            del os.environ[PRECISION_VARIABLE]
+            result["float32_lists_identical"] = store.stored_lists(ids) == fast_lists
+            del fast_lists
 
         add_articles(store, n, ADDED)
         started = time.perf_counter()
@@ -274,6 +292,11 @@ def table(results: dict) -> str:
             f"| exact top-{size['k']} of every article (model vectors, all pairs), {n} articles"
             f"{'*' if size['neighbour_step_sampled'] else ''} | {step:.1f} s | sklearn brute "
             f"{size['sklearn_brute_s']:.1f} s* | {speed(size['sklearn_brute_s'], step)} |",
+            *([f"| full refresh, {n}, candidates from bfloat16 products (AMX) | {full:.1f} s | "
+               f"float32 products {size['full_refresh_float32_s']:.1f} s, lists "
+               f"{'identical' if size['float32_lists_identical'] else 'DIFFERENT'} | "
+               f"{speed(size['full_refresh_float32_s'], full)} |"]
+              if "full_refresh_float32_s" in size else []),
             f"| incremental refresh, +{ADDED} to {n} | {size['incremental_s']:.2f} s "
             f"({size['incremental_recomputed']} recomputed, {size['incremental_propagated']} updated) | "
             f"full {full:.1f} s | {size['incremental_s'] / full:.1%} of full |",

@@ -283,16 +283,17 @@ def query_row(table: RankingTable, dense: np.ndarray, terms: Terms,
             base[0])
 
 
-def features(table: RankingTable, rows: Sequence[int], query: int | None = None,
-             query_meta: ArticleMeta | None = None) -> Features:
+def features(table: RankingTable, rows: Sequence[int], options: RankingOptions,
+             query: int | None = None, query_meta: ArticleMeta | None = None) -> Features:
     """:class:`Features` of candidate ``rows`` for the article at row ``query`` (or for an
-    article outside the table described by ``query_meta``)."""
+    article outside the table described by ``query_meta``), as ``options`` rank them."""
     picked = np.asarray(rows, dtype=np.int64)
     meta = [table.meta[r] for r in picked.tolist()]
     own = table.meta[query] if query is not None else (query_meta or ArticleMeta())
     return Features(
         story=table.story[picked].astype(np.float32) if table.story.shape[1] else None,
-        topic=table.topic[picked],
+        # Only diversity compares topics: the rows are not copied for nothing.
+        topic=table.topic[picked] if options.mmr is not None else None,
         published=[m.published for m in meta],
         sources=[m.source for m in meta],
         langs=[m.lang for m in meta],
@@ -313,8 +314,8 @@ def rank_row(table: RankingTable, indices: np.ndarray, scores: np.ndarray,
     it is not a row of the table.
     """
     valid = indices >= 0
-    picked = [int(i) for i in indices[valid]]
-    values = [float(s) for s in scores[valid]]
+    picked = indices[valid].tolist()
+    values = scores[valid].tolist()
     vector = table.matrix[query] if query is not None else query_vector
     missing = [table.row_of[p] for p in options.pinned(query_id)
                if p in table.row_of and table.row_of[p] not in set(picked)]
@@ -330,7 +331,7 @@ def rank_row(table: RankingTable, indices: np.ndarray, scores: np.ndarray,
         query_id=query_id,
         query_hash=query_hash,
         options=options,
-        features=features(table, picked, query, query_meta),
+        features=features(table, picked, options, query, query_meta),
         floor=table.floor,
     )
 
@@ -366,7 +367,7 @@ def merge_offers(table: RankingTable, target: int, links: Sequence[tuple[str, fl
         query_id=table.ids[target],
         query_hash=table.content_hashes[target],
         options=options,
-        features=features(table, rows, target),
+        features=features(table, rows, options, target),
         floor=table.floor,
     )
     if len(merged) < len(links):
