@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from synthetic import StoredVectorsOnly, SyntheticEmbedder, add_articles, build_store  # noqa: E402
 
+from related_posts.recommend.embed import DEFAULT_MODEL, PRECISION_SUFFIX  # noqa: E402
 from related_posts.recommend.neighbours import (  # noqa: E402
     PRECISION_VARIABLE,
     all_pairs_top_k,
@@ -198,11 +199,13 @@ def bench_embedding(count: int) -> dict:
     from related_posts.recommend.recommender import Recommender
 
     embedder = SentenceTransformerEmbedder()
+    reduced = SentenceTransformerEmbedder(DEFAULT_MODEL + PRECISION_SUFFIX)
     texts = embedding_texts(count)
     embedder.encode(texts[:32])  # warm-up: first call pays one-off costs
+    reduced.encode(texts[:32])
     articles = [Article(f"e{i}", t.split("\n", 1)[0], t.split("\n", 1)[1]) for i, t in enumerate(texts)]
     parts = [a.title for a in articles] + [a.body for a in articles]  # what the library encodes
-    bare_runs, bare_part_runs, library_runs = [], [], []
+    bare_runs, bare_part_runs, library_runs, reduced_runs = [], [], [], []
     with tempfile.TemporaryDirectory() as scratch:
         # Alternate the two and keep each one's best of three: other load on the machine
         # then slows both alike instead of whichever ran at the wrong moment.
@@ -211,8 +214,11 @@ def bench_embedding(count: int) -> dict:
             embedder._load().encode(texts, batch_size=32, normalize_embeddings=True)
             bare_runs.append(time.perf_counter() - started)
             started = time.perf_counter()
-            embedder._load().encode(parts, batch_size=32, normalize_embeddings=True)
+            full_vectors = embedder._load().encode(parts, batch_size=32, normalize_embeddings=True)
             bare_part_runs.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            reduced_vectors = reduced._load().encode(parts, batch_size=32, normalize_embeddings=True)
+            reduced_runs.append(time.perf_counter() - started)
             rec = Recommender(Path(scratch) / f"e{attempt}.db", embedder=embedder)
             started = time.perf_counter()
             rec.add(articles)
@@ -220,6 +226,8 @@ def bench_embedding(count: int) -> dict:
             if attempt < 2:
                 rec.close()
         bare, bare_parts, library = min(bare_runs), min(bare_part_runs), min(library_runs)
+        agreement = np.einsum("ij,ij->i", np.asarray(full_vectors, np.float64),
+                              np.asarray(reduced_vectors, np.float64))
         latencies = []
         rec.refresh(k=K)
         for text in texts[:50]:
@@ -242,6 +250,8 @@ def bench_embedding(count: int) -> dict:
         # What encoding title and body apart costs over one text per article.
         "recipe_cost": bare_parts / bare - 1,
         "texts_per_s": count / library,
+        "bfloat16_parts_encode_s": min(reduced_runs),
+        "bfloat16_min_cosine": float(agreement.min()),
         "new_text_p50_ms": percentile(latencies, 50),
         "new_text_p95_ms": percentile(latencies, 95),
         "bare_encode_one_p50_ms": percentile(encode_latencies, 50),
@@ -274,6 +284,12 @@ def table(results: dict) -> str:
         lines.append(
             f"| bare encode, title and body apart | {emb['bare_parts_encode_s']:.2f} s | "
             f"one text per article {emb['bare_encode_s']:.2f} s | {emb['recipe_cost']:+.1%} |"
+        )
+        lines.append(
+            f"| bare encode, titles and bodies, `{DEFAULT_MODEL + PRECISION_SUFFIX}` | "
+            f"{emb['bfloat16_parts_encode_s']:.2f} s (each vector within cosine "
+            f"{emb['bfloat16_min_cosine']:.5f}) | float32 {emb['bare_parts_encode_s']:.2f} s | "
+            f"{speed(emb['bare_parts_encode_s'], emb['bfloat16_parts_encode_s'])} |"
         )
         lines.append(
             f"| `related_to_text` (new text) p50 / p95 | {emb['new_text_p50_ms']:.1f} / "

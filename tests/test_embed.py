@@ -12,8 +12,11 @@ from related_posts import Article, HashingEmbedder, Recommender
 from related_posts.recommend.embed import (
     TITLE_WEIGHT,
     article_vectors,
+    load_embedder,
+    model_id_for,
     model_id_of,
     normalise,
+    split_precision,
     vector_model_id,
 )
 from related_posts.store import Store
@@ -154,3 +157,35 @@ def test_the_recipe_migration_leaves_new_and_empty_stores_alone(tmp_path: Path):
     empty.db.execute("delete from _migrations where name = '005_vector_recipe'")
     assert migrate(empty.db) == ["005_vector_recipe"] and empty.model() is None
     empty.close()
+
+
+def test_a_bfloat16_model_is_named_apart_from_its_float32_one():
+    assert split_precision("all-MiniLM-L6-v2@bfloat16") == ("all-MiniLM-L6-v2", "bfloat16")
+    assert split_precision("/models/mine") == ("/models/mine", "float32")
+    assert model_id_for("all-MiniLM-L6-v2") == "sentence-transformers/all-MiniLM-L6-v2"
+    assert (model_id_for("all-MiniLM-L6-v2@bfloat16")
+            == "sentence-transformers/all-MiniLM-L6-v2@bfloat16")
+    # The store's id names the model again, so a later run loads the same precision.
+    assert model_id_for(model_id_for("all-MiniLM-L6-v2@bfloat16")) == (
+        "sentence-transformers/all-MiniLM-L6-v2@bfloat16")
+    assert model_id_for("/models/mine@bfloat16") == "/models/mine@bfloat16"
+
+
+@pytest.mark.slow
+def test_the_bfloat16_model_gives_nearly_the_float32_vectors(real_embedder, tmp_path: Path):
+    reduced = load_embedder("all-MiniLM-L6-v2@bfloat16")
+    texts = ["Ukrainian drones hit Russian positions near Kursk.",
+             "Feed the starter with flour and water, then bake the sourdough.",
+             "The point guard hit five threes as the team won in overtime."]
+    full, half = real_embedder.encode(texts), reduced.encode(texts)
+    assert half.dtype == np.float32 and half.shape == full.shape
+    cosines = (full * half).sum(axis=1)
+    assert cosines.min() > 0.999 and not np.array_equal(full, half)
+    # A store made with it keeps its id, and a refresh that names no model reloads it.
+    with Recommender(tmp_path / "half.db", embedder=reduced) as rec:
+        rec.add([Article("a", "Drones near Kursk", texts[0])])
+    with Recommender(tmp_path / "half.db") as rec:
+        assert rec.store.model()[0].startswith("sentence-transformers/all-MiniLM-L6-v2@bfloat16 ")
+        rec.add([Article("b", "Sourdough", texts[1])])
+        rec.refresh(k=1)
+        assert [item.id for item in rec.related("a", k=1)] == ["b"]
