@@ -261,8 +261,9 @@ def all_pairs_top_k(
             sims = rows @ rounded(lo2, hi2).T
             # Block i's rows take candidates among block j's columns, and block j's rows
             # (the columns of S) among block i's.
-            add(number, *_above(sims, entry[lo:hi], lo2, fetch, by_column=False))
-            add(other, *_above(sims, entry[lo2:hi2], lo, fetch, by_column=True))
+            row_side, column_side = _above(sims, entry[lo:hi], entry[lo2:hi2], lo, lo2, fetch)
+            add(number, *row_side)
+            add(other, *column_side)
             del sims
         # Every block pair holding block i's rows has been seen: its lists are final.
         merge(number)
@@ -299,39 +300,54 @@ def all_pairs_top_k(
     return indices, scores
 
 
-def _above(sims, bar, offset: int, fetch: int, *, by_column: bool):
-    """Candidates from one block pair's products ``sims`` for the rows of one side: for
-    each row of ``sims`` (or each column, ``by_column``), the entries at or above its
-    ``bar``, as (values, columns + ``offset``) padded with -inf to the largest count.
+def _above(sims, row_bar, column_bar, row_offset: int, column_offset: int, fetch: int):
+    """Candidates from one block pair's products ``sims``: for each row, the entries at or
+    above its ``row_bar``, and for each column, those at or above its ``column_bar``.
 
-    Where bars are still low and too many entries pass, each row's ``fetch`` best are
-    taken instead (a top-k), which is then cheaper.
+    Returns ``((values, columns), (values, rows))``, each padded with -inf to its largest
+    count, indices shifted by ``column_offset`` and ``row_offset``. Where bars are still
+    low and too many entries pass, a side takes its ``fetch`` best per row (or column)
+    instead (a top-k), which is then cheaper. One pass finds the entries of both sides.
     """
     import torch
 
-    passed = sims >= (bar[None, :] if by_column else bar[:, None])
-    owners, others = torch.nonzero(passed, as_tuple=True)
+    passed = sims >= row_bar[:, None]
+    passed |= sims >= column_bar[None, :]
+    rows, columns = torch.nonzero(passed, as_tuple=True)
     del passed
-    size = sims.shape[1] if by_column else sims.shape[0]
-    if len(owners) > PASSING_SHARE * size * fetch:
-        if by_column:
-            found, where = _top_per_column(sims, fetch)
-        else:
-            found, where = torch.topk(sims, min(fetch, sims.shape[1]), dim=1, sorted=False)
-        return found, (where + offset).to(torch.int32)
-    values = sims[owners, others]
-    if by_column:
-        # nonzero lists entries row by row; the owners here are the columns.
-        owners, others = others, owners
+    values = sims[rows, columns]
+    for_rows = values >= row_bar[rows]
+    for_columns = values >= column_bar[columns]
+    if int(for_rows.sum()) > PASSING_SHARE * sims.shape[0] * fetch:
+        found, where = torch.topk(sims, min(fetch, sims.shape[1]), dim=1, sorted=False)
+        row_side = found, (where + column_offset).to(torch.int32)
+    else:
+        # nonzero lists entries row by row, so they come grouped by row already.
+        row_side = _padded(rows[for_rows], columns[for_rows] + column_offset,
+                           values[for_rows], sims.shape[0])
+    if int(for_columns.sum()) > PASSING_SHARE * sims.shape[1] * fetch:
+        found, where = _top_per_column(sims, fetch)
+        column_side = found, (where + row_offset).to(torch.int32)
+    else:
+        owners = columns[for_columns]
         regroup = torch.argsort(owners, stable=True)
-        owners, others, values = owners[regroup], others[regroup], values[regroup]
+        column_side = _padded(owners[regroup], rows[for_columns][regroup] + row_offset,
+                              values[for_columns][regroup], sims.shape[1])
+    return row_side, column_side
+
+
+def _padded(owners, others, values, size: int):
+    """Entries ``(owner, other, value)`` grouped by owner as (size, most) tensors of
+    values and int32 others, padded with -inf and 0."""
+    import torch
+
     counts = torch.bincount(owners, minlength=size)
     places = torch.arange(len(owners)) - (torch.cumsum(counts, 0) - counts)[owners]
     width = int(counts.max()) if len(owners) else 0
-    found = torch.full((size, width), -float("inf"), dtype=sims.dtype)
+    found = torch.full((size, width), -float("inf"), dtype=values.dtype)
     where = torch.zeros((size, width), dtype=torch.int32)
     found[owners, places] = values
-    where[owners, places] = (others + offset).to(torch.int32)
+    where[owners, places] = others.to(torch.int32)
     return found, where
 
 
