@@ -15,11 +15,12 @@ row against every row, each block pair's product computed once) returns exactly 
 ``top_k(matrix, matrix, k)`` does in about two thirds of its time (40 s against 61 s at
 100k x 384 on 2 cores).
 
-On processors with AMX tiles (bfloat16 matrix units), :func:`all_pairs_top_k` nominates
-from a bfloat16 product instead: about 7x the float32 throughput here (1.6 against 0.23
-TFLOP/s on 2 cores). Its larger rounding (three bfloat16 roundings per pair, at most
-1.2% of the norms' product) only widens the margin the proof needs, so it fetches more
-candidates (``BFLOAT16_EXTRA``) and the lists stay those of the exact scores.
+:func:`all_pairs_top_k` can nominate from a bfloat16 product instead
+(``$RELATED_POSTS_PRODUCTS=bfloat16``): on processors with AMX tiles about 7x the float32
+throughput (1.6 against 0.23 TFLOP/s on 2 cores). Its larger rounding (three bfloat16
+roundings per pair, at most 1.2% of the norms' product) only widens the margin the proof
+needs, so it fetches more candidates (``BFLOAT16_EXTRA``) and the lists stay those of the
+exact scores; see :func:`product_precision` for why it is not the default.
 """
 
 from __future__ import annotations
@@ -77,20 +78,21 @@ _BFLOAT16_ROUNDOFF = 2.0**-8
 
 def product_precision() -> str:
     """The precision :func:`all_pairs_top_k` nominates candidates in by default:
-    ``$RELATED_POSTS_PRODUCTS`` when set, else bfloat16 where the processor has AMX
-    tiles (where it is several times faster than float32), float32 elsewhere."""
+    ``$RELATED_POSTS_PRODUCTS`` when set, else float32.
+
+    bfloat16 is not the default although its products run 7x as fast on processors with
+    AMX tiles: where scores are close together its wider error bound leaves more rows
+    to settle column by column. On bench/run.py's synthetic 100k store (flat scores) a
+    full refresh took 225 s with it against 195 s in float32; on the fused rows of
+    20 Newsgroups (11k) the two took the same time.
+    """
     import os
 
     chosen = os.environ.get(PRECISION_VARIABLE, "").strip().lower()
-    if chosen:
-        if chosen not in PRECISIONS:
-            raise ValueError(f"${PRECISION_VARIABLE}={chosen!r}: use one of "
-                             f"{', '.join(PRECISIONS)}, or leave it unset")
-        return chosen
-    import torch
-
-    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private: may go away
-    return "bfloat16" if amx is not None and amx() else "float32"
+    if chosen and chosen not in PRECISIONS:
+        raise ValueError(f"${PRECISION_VARIABLE}={chosen!r}: use one of "
+                         f"{', '.join(PRECISIONS)}, or leave it unset")
+    return chosen or "float32"
 
 
 def relative_error(precision: str, d: int) -> float:
