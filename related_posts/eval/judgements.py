@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
-from scipy import sparse
 
 from .metrics import jaccard
 
@@ -69,6 +68,8 @@ class LabelJudgements:
         vocabulary = {label: i for i, label in enumerate(sorted(set().union(*self.labels)))}
         rows = [i for i, item in enumerate(self.labels) for _ in item]
         cols = [vocabulary[label] for item in self.labels for label in item]
+        from scipy import sparse  # imported here: commands that read the store never need it
+
         incidence = sparse.csr_matrix(
             (np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(n, max(len(vocabulary), 1))
         )

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import sparse
 
 from . import files
 from .errors import UnknownMethodError
 from .metrics import Ids
 
 if TYPE_CHECKING:
+    from scipy import sparse
+
     from ..recommend.rank import RankingOptions
 
 #: The methods of a run when ``--methods`` is not given, in report order.

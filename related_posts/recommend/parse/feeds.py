@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import feedparser  # ships no type information
 from lxml import etree
 
 from .decode import _check_not_binary
@@ -389,6 +388,8 @@ def parse_feed(text: str, filename: str | None = None
     if is_wxr(text):
         yield from parse_wxr(text, filename)
         return
+    import feedparser  # ships no type information; imported here, as only feeds need it
+
     try:
         # A file object, never the string: feedparser.parse("https://...") fetches the URL
         # and parse("/some/path") opens the file. The header says the bytes are UTF-8 (they
