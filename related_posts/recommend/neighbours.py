@@ -83,7 +83,7 @@ def product_precision() -> str:
     bfloat16 is not the default although its products run 7x as fast on processors with
     AMX tiles: where scores are close together its wider error bound leaves more rows
     to settle column by column. On bench/run.py's synthetic 100k store (flat scores) a
-    full refresh took 225 s with it against 195 s in float32; on the fused rows of
+    full refresh took 243 s with it against 197 s in float32; on the fused rows of
     20 Newsgroups (11k) the two took the same time.
     """
     import os
@@ -223,8 +223,8 @@ def all_pairs_top_k(
     base = torch.from_numpy(matrix)
 
     def rounded(lo: int, hi: int):
-        # Converted a block at a time: a bfloat16 copy of the whole matrix would add half
-        # its size to the peak.
+        # Converted a block at a time: a bfloat16 copy of the whole matrix adds half its
+        # size to the peak, which only settling doubtful rows at the end pays.
         return base[lo:hi].to(torch.bfloat16) if reduced else base[lo:hi]
 
     starts = range(0, n, block)
