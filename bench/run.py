@@ -335,8 +335,7 @@ def table(results: dict) -> str:
             f"{size['api_add_p50_ms']:.1f} / {size['api_add_p95_ms']:.1f} ms | "
             f"incremental refresh {size['incremental_s'] * 1000:.0f} ms | "
             f"{size['api_add_p50_ms'] / (size['incremental_s'] * 1000):.1%} of it |",
-            *([f"| peak RSS of the full refresh, {n} | {size['full_refresh_peak_rss_mib']:.0f} MiB"
-               " | | |"] if "full_refresh_peak_rss_mib" in size else []),
+            f"| peak RSS of the full refresh, {n} | {size['full_refresh_peak_rss_mib']:.0f} MiB | | |",
             f"| peak RSS of the whole run, {n} | {size['peak_rss_mib']:.0f} MiB | | |",
             *([f"| recall@{size['k']} of the approximate index, {n} | "
                f"{size['approximate_recall_at_k']:.4f} | exact search | |"]

@@ -29,7 +29,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _PACKAGED_ALIASES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 _PACKAGED_ID = "sentence-transformers/all-MiniLM-L6-v2"
 #: A model name ending in this runs in bfloat16 (``all-MiniLM-L6-v2@bfloat16``): on this
-#: project's 2-core machines (with AMX bfloat16 units) the packaged model encoded 3.0x
+#: project's 2-core machines (with AMX bfloat16 units) the packaged model encoded 2.9x
 #: as fast, each vector within cosine 0.998 of its float32 one (bench/run.py), and
 #: nDCG@5 on Reuters and BBC moved by 0.0002 at most (README).
 PRECISION_SUFFIX = "@bfloat16"

@@ -26,6 +26,7 @@ exact scores; see :func:`product_precision` for why it is not the default.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -86,8 +87,6 @@ def product_precision() -> str:
     full refresh took 243 s with it against 197 s in float32; on the fused rows of
     20 Newsgroups (11k) the two took the same time.
     """
-    import os
-
     chosen = os.environ.get(PRECISION_VARIABLE, "").strip().lower()
     if chosen and chosen not in PRECISIONS:
         raise ValueError(f"${PRECISION_VARIABLE}={chosen!r}: use one of "

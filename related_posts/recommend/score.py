@@ -108,6 +108,10 @@ class Layout:
         return self.width > self.dense_dims
 
     @property
+    def dense(self) -> slice:
+        return slice(0, self.dense_dims)
+
+    @property
     def lexical(self) -> slice:
         return slice(self.dense_dims, self.dense_dims + self.lexical_dims)
 
@@ -117,14 +121,12 @@ class Layout:
 
     def labelled(self, rows: np.ndarray) -> np.ndarray:
         """Which of these fused rows carry labels (a nonzero label part)."""
-        if not self.label_dims:
-            return np.zeros(len(rows), dtype=bool)
-        return np.asarray(np.abs(rows[:, self.labels]).max(axis=1) > 0)
+        return _nonzero_rows(rows[:, self.labels])
 
     def scales(self, labelled: np.ndarray) -> list[tuple[slice, np.ndarray]]:
         """Each present part's columns and its float32 factor per row."""
         total = 1.0 + self.lexical_weight + np.where(labelled, self.label_weight, 0.0)
-        parts = [(slice(0, self.dense_dims), 1.0 / np.sqrt(total))]
+        parts = [(self.dense, 1.0 / np.sqrt(total))]
         if self.lexical_dims:
             parts.append((self.lexical, np.sqrt(self.lexical_weight / total)))
         if self.label_dims:
@@ -140,6 +142,13 @@ class Layout:
         return np.zeros((len(fused), 0), dtype=np.float32)
 
 
+def _nonzero_rows(block: np.ndarray) -> np.ndarray:
+    """Which rows of ``block`` hold anything but zeros (none when it has no columns)."""
+    if block.shape[1] == 0:
+        return np.zeros(len(block), dtype=bool)
+    return np.asarray(np.abs(block).max(axis=1) > 0)
+
+
 def fuse(dense: np.ndarray, lexical: np.ndarray, labels: np.ndarray, layout: Layout
          ) -> np.ndarray:
     """Fused rows (see :class:`Layout`) from unit ``dense``, ``lexical`` and ``labels``
@@ -150,8 +159,7 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, labels: np.ndarray, layout: Lay
     out = np.empty((len(dense), layout.width), dtype=np.float32)
     # The present parts, in the order Layout.scales gives their columns.
     blocks = [dense] + [lexical] * bool(layout.lexical_dims) + [labels] * bool(layout.label_dims)
-    labelled = (np.abs(labels).max(axis=1) > 0 if layout.label_dims
-                else np.zeros(len(dense), dtype=bool))
+    labelled = _nonzero_rows(labels) if layout.label_dims else np.zeros(len(dense), dtype=bool)
     for (columns, factor), block in zip(layout.scales(labelled), blocks):
         # float32 factors keep the arithmetic (and its temporaries) in float32.
         np.multiply(np.asarray(block, dtype=np.float32), factor[:, None], out=out[:, columns])

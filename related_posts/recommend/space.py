@@ -391,8 +391,7 @@ def explain(table: RankingTable, query: int | None, links: Sequence[tuple[str, f
     own = table.meta[query] if query is not None else (query_meta or ArticleMeta())
     rows = [table.row_of[article_id] for article_id, _ in links]
     topic = table.topic[rows]
-    dense_q = (table.dense[query] if query is not None else
-               fused_q[0, :layout.dense_dims] / layout.scales(layout.labelled(fused_q))[0][1][0])
+    dense_q = table.dense[query] if query is not None else layout.part(fused_q, layout.dense)[0]
     dense_all = (table.dense[rows] @ dense_q).tolist()
     fused_all = (topic @ fused_q[0]).tolist()
 
