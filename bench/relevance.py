@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from related_posts.eval.datasets import load_dataset
-from related_posts.recommend.lexical import lexical_matrix
+from related_posts.recommend.lexical import label_matrix, lexical_matrix
+from related_posts.recommend.score import neighbour_weights
 from related_posts.store import Store
 
 DATASETS = {"reuters": "reuters", "bbc": "bbc", "reuters-train": "reuters-train",
@@ -158,7 +159,10 @@ def top_m(scores: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lead_weights(values: np.ndarray, least: float | None = None) -> np.ndarray:
-    last = values[:, -1:] if least is None else np.maximum(values[:, -1:], least)
+    """The library's neighbour weights; with ``least``, measured from at least that score."""
+    if least is None:
+        return neighbour_weights(values)
+    last = np.maximum(values[:, -1:], least)
     w = np.maximum(values - last, 0)
     sums = w.sum(axis=1, keepdims=True)
     return np.where(sums > 0, w / np.where(sums > 0, sums, 1), 1 / values.shape[1])
@@ -220,15 +224,6 @@ def zsum(matrices: list[np.ndarray], weights: list[float] | None = None) -> np.n
         z = (s - np.nanmean(s, 1, keepdims=True)) / np.nanstd(s, 1, keepdims=True)
         total = total + (weights[i] if weights else 1) * np.nan_to_num(z)
     return total
-
-
-def label_rows(labels: list[tuple[str, ...]]) -> np.ndarray:
-    vocabulary = {label: i for i, label in enumerate(sorted({x for item in labels for x in item}))}
-    rows = np.zeros((len(labels), max(len(vocabulary), 1)), dtype=np.float32)
-    for r, item in enumerate(labels):
-        for label in item:
-            rows[r, vocabulary[label]] = 1
-    return unit(rows)
 
 
 def random_pair_std(rows: np.ndarray, pairs: int = 20000, seed: int = 0) -> float:
@@ -318,9 +313,9 @@ def variants_of(data: Loaded, lexical: np.ndarray) -> dict:
         "zfuse-tfidf": lambda: zsum([d @ d.T, tfidf_matrix(data.texts)]),
         "sitez-fusion": lambda: rerank([d, lexical], [1 / random_pair_std(d), 1 / random_pair_std(lexical)], 0, 2),
         "sitez-m40": lambda: rerank([d, lexical], [1 / random_pair_std(d), 1 / random_pair_std(lexical)], 40, 2),
-        **{f"labels-{w}": (lambda w=w: rerank([d, lexical, label_rows(data.coarse)], [1, 1, w], 40, 2))
+        **{f"labels-{w}": (lambda w=w: rerank([d, lexical, label_matrix(data.coarse)], [1, 1, w], 40, 2))
            for w in (0.1, 0.2, 0.3, 0.5, 1.0)},
-        **{f"labels-norerank-{w}": (lambda w=w: rerank([d, lexical, label_rows(data.coarse)], [1, 1, w], 0, 2))
+        **{f"labels-norerank-{w}": (lambda w=w: rerank([d, lexical, label_matrix(data.coarse)], [1, 1, w], 0, 2))
            for w in (0.1, 0.2, 0.5)},
         "default-sqrtidf": lambda: rerank([d, idf_terms_matrix(data.terms, 1024, power=0.5)], [1, 1], 40, 2),
         "default-mindf2": lambda: rerank([d, idf_terms_matrix(data.terms, 1024, min_df=2, power=0)], [1, 1], 40, 2),
